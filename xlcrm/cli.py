@@ -1,0 +1,139 @@
+"""The `xlcrm` command: new | sample | validate | refresh | weekly | build-addin.
+
+Each command is load -> validate -> compute -> write in a few lines over the library;
+library errors become one clear line and an exit code, never a traceback.
+Exit codes: 0 done, 1 findings in the workbook (or a usage error), 2 not a workbook.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from .records import Finding, WorkbookError
+
+
+def _echo_findings(findings: list[Finding], limit: int = 200) -> None:
+    for finding in findings[:limit]:
+        click.echo(str(finding), err=True)
+    if len(findings) > limit:
+        click.echo(f"…… 另有 {len(findings) - limit} 条问题未列出", err=True)
+
+
+def friendly(func: Callable) -> Callable:
+    """Turn library errors into one line and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WorkbookError as exc:
+            click.echo(f"错误: {exc}", err=True)
+            sys.exit(2)
+        except PermissionError as exc:
+            click.echo(f"错误: 无法写入 {exc.filename}(文件是否在 Excel 中打开?)", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def today_option(func: Callable) -> Callable:
+    return click.option("--today", metavar="YYYY-MM-DD", default=None,
+                        help="把这一天当作今天(默认今天的日期),例如 2026-11-23")(func)
+
+
+def _today(text: str | None):
+    from .dates import parse_today
+
+    try:
+        return parse_today(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' 不是日期,请写成 2026-11-23", param_hint="--today") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xlcrm")
+def cli() -> None:
+    """xlcrm: 客户维护和拓展 — an Excel workbook as a client-maintenance system."""
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Sheet names and headers in Chinese or English.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@friendly
+def new(path: Path, lang: str, force: bool) -> None:
+    """Write an empty master workbook with every sheet, dropdown and default rule.
+
+    Example:
+
+        xlcrm new 客户维护.xlsx
+    """
+    from .template import write_workbook
+
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} 已存在;加 --force 覆盖")
+    write_workbook(path, lang)
+    click.echo(f"已生成空白工作簿 {path}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--clients", default=300, show_default=True, type=click.IntRange(1), help="Number of clients.")
+@click.option("--agents", default=5, show_default=True, type=click.IntRange(1), help="Number of agents.")
+@click.option("--seed", default=1, show_default=True, help="Random seed: the same seed gives the same workbook.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@today_option
+@friendly
+def sample(path: Path, clients: int, agents: int, seed: int, lang: str, today: str | None) -> None:
+    """Write a realistic sample workbook (deterministic for a seed).
+
+    Example:
+
+        xlcrm sample workbook/sample.xlsx --clients 300 --agents 5 --today 2026-11-23
+    """
+    from .sample import write_sample
+
+    counts = write_sample(path, clients, agents, seed, _today(today), lang)
+    click.echo(f"已生成示例工作簿 {path}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@friendly
+def validate(path: Path) -> None:
+    """Check a workbook; list every problem as Sheet!Cell: message.
+
+    Exit 0 when clean, 1 with findings, 2 when PATH is not a readable workbook.
+
+    Example:
+
+        xlcrm validate workbook/sample.xlsx
+    """
+    from .loader import load
+    from .rules import read_rules
+    from .validate import errors
+    from .validate import validate as run_checks
+
+    book, findings = load(path)
+    findings = findings + run_checks(book)
+    findings += read_rules(book.frames.get("rules"), book.sheet_name("rules"))[1]
+    _echo_findings(findings)
+    if errors(findings):
+        click.echo(f"{path}: {len(errors(findings))} 个错误", err=True)
+        sys.exit(1)
+    counts = ", ".join(f"{book.sheet_name(k)} {len(v)}" for k, v in book.frames.items())
+    click.echo(f"{path}: 没有错误 ({counts})")
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
