@@ -131,6 +131,38 @@ def validate(path: Path) -> None:
     click.echo(f"{path}: 没有错误 ({counts})")
 
 
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--agent", required=True, help="The agent (顾问) whose tasks to write.")
+@click.option("--days", type=click.IntRange(1, 366), default=None,
+              help="Days of tasks from today (default: 规则 任务天数, 7).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
+@today_option
+@friendly
+def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | None) -> None:
+    """Write 我的任务 (one agent's tasks) and 客户看板 (every client) into the workbook.
+
+    The headless twin of the ribbon button 刷新我的任务. Only the two program-owned
+    sheets change; the previous file is kept as NAME.bak.xlsx.
+
+    Example:
+
+        xlcrm refresh workbook/sample.xlsx --agent 张伟 --today 2026-11-23
+    """
+    from .refresh import refresh_file
+    from .writers import RefreshError
+
+    try:
+        result = refresh_file(path, agent, _today(today), days)
+    except RefreshError as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_findings(result.findings, limit=20)
+    if not quiet:
+        late = int((result.tasks["overdue_days"] > 0).sum())
+        click.echo(f"{path}: 已为 {result.agent} 写入 {len(result.tasks)} 条任务(其中逾期 {late} 条),"
+                   f"客户看板 {len(result.board)} 位客户")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
     cli()
 

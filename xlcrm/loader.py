@@ -167,7 +167,8 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
     aliases = schema.header_map(sheet)
     header_at = _find_header(rows, aliases)
     if header_at is None:
-        findings.append(Finding(name, "A1", f"找不到表头(应有 {'、'.join(c.zh for c in sheet.columns[:4])} …)"))
+        findings.append(Finding(name, "A1", f"找不到表头(应有 {'、'.join(c.zh for c in sheet.columns[:4])} …)",
+                                "fatal"))
         return empty_frame(sheet), {}, findings
     positions: dict[str, int] = {}
     for j, value in enumerate(rows[header_at]):
@@ -180,7 +181,7 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
     for col in sheet.columns:
         if col.required and col.key not in positions:
             where = f"{column_letter(len(rows[header_at]))}{header_at + 1}"
-            findings.append(Finding(name, where, f"缺少必填列「{col.zh}」({col.english})"))
+            findings.append(Finding(name, where, f"缺少必填列「{col.zh}」({col.english})", "fatal"))
     data: dict[str, Any] = {"_row": [first_row + i for i in keep]}
     for col in sheet.columns:
         j = positions.get(col.key)
@@ -267,7 +268,7 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
             name = schema.find_sheet(names, sheet)
             if name is None:
                 if not sheet.owned:
-                    findings.append(Finding(sheet.zh, "", f"缺少工作表「{sheet.zh}」({sheet.en})"))
+                    findings.append(Finding(sheet.zh, "", f"缺少工作表「{sheet.zh}」({sheet.en})", "fatal"))
                 continue
             sheet_names[sheet.key] = name
             if sheet.owned:

@@ -13,7 +13,9 @@ class Finding:
       sheet: the sheet's name as it appears in the workbook.
       cell: an A1 reference (`E7`), or "" when the finding is about the sheet.
       message: a short Chinese sentence a member of staff can act on.
-      severity: "error" stops a refresh; "warning" is reported and the work goes on.
+      severity: "fatal" (a missing sheet or column: nothing can be computed), "error"
+        (a bad cell: `validate` fails, a refresh goes on without that value) or
+        "warning" (reported only).
     """
 
     sheet: str

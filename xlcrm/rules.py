@@ -73,6 +73,7 @@ RULES: tuple[RuleDesc, ...] = (
     R("坚持跟进次数", "persistence_followups", 5, _positive_int, "未成交客户有效跟进少于此次数时继续跟进"),
     R("默认跟进间隔天数", "persistence_days", 7, _positive_int, "未设下次跟进日期时,上次联系后此天数内跟进"),
     R("成交回访天数", "survey_days", 30, _positive_int, "成交后此天数做满意度回访"),
+    R("补做回溯天数", "catch_up_days", 30, _positive_int, "错过的满意度回访、转介绍感谢在此天数内仍提示补做"),
     R("投诉跟进天数", "complaint_days", 1, _positive_int, "投诉后此天数内回电跟进"),
     R("每月关怀短信数", "care_sms_per_month", 2, _positive_int, "每位有效客户每月至少发送的关怀短信数"),
     R("每周拜访标准", "visits_per_week", 2, _positive_int, "每位顾问每周至少拜访次数"),

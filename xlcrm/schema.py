@@ -177,7 +177,7 @@ TEMPLATES = Sheet("templates", "短信模板", "Templates", (
 ), table="Templates")
 
 MY_TASKS = Sheet("my_tasks", "我的任务", "MyTasks", (
-    C("date", "日期", "date", width=11),
+    C("due", "日期", "date", width=11, en="date"),
     C("priority", "优先级", width=7),
     C("client_id", "客户编号", width=11),
     C("name", "姓名", width=9),

@@ -117,14 +117,13 @@ def write_sheet(wb: xlsxwriter.Workbook, fmt: Formats, sheet: Sheet, rows: Seque
 
 
 def write_rows(ws, sheet: Sheet, rows: Iterable[Sequence[Any]], formats: list) -> None:
-    kinds = [c.kind for c in sheet.columns]
     for i, row in enumerate(rows, start=1):
         for j, value in enumerate(row):
             if value is None or value == "":
                 continue
             if isinstance(value, datetime | date):
                 ws.write_datetime(i, j, value, formats[j])
-            elif isinstance(value, int | float) and kinds[j] not in ("text", "phone"):
+            elif isinstance(value, int | float):
                 ws.write_number(i, j, value, formats[j])
             else:
                 ws.write_string(i, j, str(value), formats[j])

@@ -109,4 +109,8 @@ def validate(book: Book) -> list[Finding]:
 
 
 def errors(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity == "error"]
+    return [f for f in findings if f.severity in ("error", "fatal")]
+
+
+def fatal(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "fatal"]

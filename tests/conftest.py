@@ -1,0 +1,90 @@
+"""Small real workbooks for tests: rows as dicts keyed by the schema's English keys."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from xlcrm import schema
+from xlcrm.loader import load
+from xlcrm.template import write_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 11, 23)  # a Monday
+
+
+def rows(sheet: schema.Sheet, dicts: list[dict]) -> list[tuple]:
+    for d in dicts:
+        unknown = set(d) - set(sheet.keys)
+        assert not unknown, f"unknown keys {unknown} for {sheet.key}"
+    return [tuple(d.get(k) for k in sheet.keys) for d in dicts]
+
+
+AGENTS = [{"agent": "张伟", "login": "zhangwei", "active": "是"},
+          {"agent": "李娜", "login": "lina", "active": "是"}]
+
+
+def client(cid: str, **kw) -> dict:
+    base = {"client_id": cid, "name": "王小明", "gender": "男", "phone": "13800138000", "agent": "张伟",
+            "stage": "意向", "first_contact": date(2025, 1, 1)}
+    base.update(kw)
+    return base
+
+
+def make_workbook(path: Path, clients=(), contacts=(), referrals=(), key_dates=(), agents=None,
+                  rules=None, templates=None, lang="zh") -> Path:
+    data = {
+        "clients": rows(schema.CLIENTS, list(clients)),
+        "contacts": rows(schema.CONTACTS, list(contacts)),
+        "referrals": rows(schema.REFERRALS, list(referrals)),
+        "key_dates": rows(schema.KEY_DATES, list(key_dates)),
+        "agents": rows(schema.AGENTS, list(AGENTS if agents is None else agents)),
+    }
+    if rules is not None:
+        data["rules"] = rules
+    if templates is not None:
+        data["templates"] = templates
+    write_workbook(path, lang, data)
+    return path
+
+
+def make_book(tmp_path: Path, **kw):
+    path = make_workbook(tmp_path / "book.xlsx", **kw)
+    book, findings = load(path)
+    return book, findings
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "xlcrm.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(path: Path, outdir: Path) -> Path:
+    exe = soffice()
+    if exe is None:
+        pytest.skip("LibreOffice is not installed (.ci/run installs it)")
+    subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{outdir}/lo-profile",
+                    "--convert-to", "pdf", "--outdir", str(outdir), str(path)],
+                   check=True, capture_output=True, timeout=300)
+    pdf = outdir / (path.stem + ".pdf")
+    assert pdf.exists() and pdf.stat().st_size > 1000
+    return pdf
+
+
+@pytest.fixture(scope="session")
+def sample_path(tmp_path_factory) -> Path:
+    """A freshly generated 300-client sample (the same as workbook/sample.xlsx)."""
+    from xlcrm.sample import write_sample
+
+    path = tmp_path_factory.mktemp("sample") / "sample.xlsx"
+    write_sample(path, 300, 5, 1, TODAY)
+    return path

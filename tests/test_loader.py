@@ -1,0 +1,76 @@
+"""The loader: dates typed every way people type them, phones as text, English headers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xlcrm.dates import parse_date, parse_month_day
+
+from .conftest import client, make_book
+
+
+@pytest.mark.parametrize("text", ["2024-03-05", "2024/3/5", "2024.3.5", "2024年3月5日", "20240305",
+                                  " 2024 / 03 / 05 ", "45356", 45356, 45356.0])
+def test_text_dates(text):
+    assert parse_date(text) == datetime(2024, 3, 5)
+
+
+@pytest.mark.parametrize("text", ["2024-13-01", "2024-02-30", "next tuesday", "3/5", "0"])
+def test_not_dates(text):
+    with pytest.raises(ValueError):
+        parse_date(text)
+
+
+@pytest.mark.parametrize("text,md", [("03-15", (3, 15)), ("3月15日", (3, 15)), ("3/15", (3, 15)),
+                                     ("02-29", (2, 29)), ("1990-03-15", (3, 15))])
+def test_month_day(text, md):
+    assert parse_month_day(text)[1:] == md
+
+
+@given(st.dates(min_value=date(1901, 1, 1), max_value=date(2099, 12, 31)),
+       st.sampled_from(["{y}-{m:02d}-{d:02d}", "{y}/{m}/{d}", "{y}.{m}.{d}", "{y}年{m}月{d}日"]))
+def test_every_typed_form_round_trips(day, form):
+    text = form.format(y=day.year, m=day.month, d=day.day)
+    assert parse_date(text).date() == day
+
+
+@given(st.dates(min_value=date(1901, 1, 1), max_value=date(2099, 12, 31)))
+def test_serial_numbers_round_trip(day):
+    serial = (day - date(1899, 12, 30)).days
+    assert parse_date(serial).date() == day
+
+
+def test_loader_reads_typed_frames(tmp_path):
+    book, findings = make_book(tmp_path, clients=[
+        client("K1", phone="+86 13800138000", birthday="3月15日", deal_value="12.5"),
+        client("K2", phone="021-66668888", birthday="1985/3/5", first_contact="2024.3.5"),
+        client("K3", phone=13800138000.0, birthday=date(1990, 2, 28)),
+    ])
+    assert findings == []
+    c = book.clients.set_index("client_id")
+    assert c.loc["K1", "phone"] == "+86 13800138000"
+    assert c.loc["K2", "phone"] == "021-66668888"
+    assert c.loc["K3", "phone"] == "13800138000"
+    assert (c.loc["K1", "birthday_month"], c.loc["K1", "birthday_day"]) == (3, 15)
+    assert c.loc["K2", "birthday"] == datetime(1985, 3, 5)
+    assert c.loc["K2", "first_contact"] == datetime(2024, 3, 5)
+    assert c.loc["K1", "deal_value"] == 12.5
+    assert list(c["_row"]) == [2, 3, 4]
+
+
+def test_english_headers(tmp_path):
+    book, findings = make_book(tmp_path, clients=[client("K1")], lang="en")
+    assert findings == []
+    assert book.names["clients"] == "Clients"
+    assert book.clients["client_id"].tolist() == ["K1"]
+
+
+def test_contact_datetimes_keep_their_time(tmp_path):
+    when = datetime(2026, 11, 20, 9, 30) + timedelta(seconds=0)
+    book, _ = make_book(tmp_path, clients=[client("K1")],
+                        contacts=[{"client_id": "K1", "date": when, "channel": "电话"}])
+    assert book.contacts["date"].iloc[0] == when
