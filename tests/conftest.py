@@ -88,3 +88,29 @@ def sample_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "sample.xlsx"
     write_sample(path, 300, 5, 1, TODAY)
     return path
+
+
+def book_of(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, rules=None, templates=None):
+    """A Book built in memory through the loader's own row reader (no file)."""
+    from xlcrm.loader import Book, read_sheet
+    from xlcrm.template import default_rows
+
+    data = {
+        "clients": rows(schema.CLIENTS, list(clients)),
+        "contacts": rows(schema.CONTACTS, list(contacts)),
+        "referrals": rows(schema.REFERRALS, list(referrals)),
+        "key_dates": rows(schema.KEY_DATES, list(key_dates)),
+        "agents": rows(schema.AGENTS, list(AGENTS if agents is None else agents)),
+        **default_rows(),
+    }
+    if rules is not None:
+        data["rules"] = rules
+    if templates is not None:
+        data["templates"] = templates
+    frames, letters = {}, {}
+    for sheet in schema.USER_SHEETS:
+        raw = [[c.zh for c in sheet.columns]] + [list(r) for r in data[sheet.key]]
+        frame, cols, findings = read_sheet(raw, sheet, sheet.zh)
+        assert not findings, findings
+        frames[sheet.key], letters[sheet.key] = frame, cols
+    return Book(frames, {s.key: s.zh for s in schema.SHEETS}, letters)

@@ -1,8 +1,8 @@
 """Next actions (下一步): the ten task families of DOMAIN.md, in priority order.
 
 Each family is a function `(ctx) -> frame of tasks`; `next_actions` runs them in
-DOMAIN's order, drops duplicates (one task per client, day and channel, the higher
-priority wins), removes everything for 勿扰/流失 clients except promises, and sorts
+DOMAIN's order, drops duplicates (the same kind for the same client and day) and the
+cadence call on a day the client already gets another call or visit, removes everything for 勿扰/流失 clients except promises, and sorts
 overdue first. Frames rather than one object per task because an office of 100,000
 clients gets a few hundred thousand tasks a week (see README: benchmarks).
 
@@ -26,6 +26,7 @@ import pandas as pd
 
 from .calendar import WorkCalendar, calendar_for, lunar_label, occurrences
 from .classify import classify, is_deal_client
+from .frames import lookup
 from .loader import Book
 from .messages import Messages, variables
 from .rules import Rules
@@ -69,14 +70,14 @@ class Context:
 
 
 def _tasks(client_id, due, rank: int, kind, task, channel, reason, **extra) -> pd.DataFrame:
-    frame = pd.DataFrame({"client_id": client_id, "due": due})
-    frame["rank"] = rank
-    frame["kind"] = kind
-    frame["task"] = task
-    frame["channel"] = channel
-    frame["reason"] = reason
-    for key, value in extra.items():
-        frame[key] = value
+    """A task frame; Series arguments are taken by position, never aligned by index."""
+    def plain(value):
+        return value.to_numpy() if isinstance(value, pd.Series | pd.Index) else value
+
+    frame = pd.DataFrame({"client_id": plain(client_id), "due": plain(due)})
+    columns = {"rank": rank, "kind": kind, "task": task, "channel": channel, "reason": reason, **extra}
+    for key, value in columns.items():
+        frame[key] = plain(value)
     return frame
 
 
@@ -87,7 +88,7 @@ def _md(ts: pd.Series) -> pd.Series:
 # 1. Promises (快速响应, seed 001) ------------------------------------------------
 def promises(ctx: Context) -> pd.DataFrame:
     c = ctx.contacts[ctx.contacts["promised_date"].notna()]
-    later = c["client_id"].map(ctx.last_reached_ts)
+    later = lookup(c["client_id"], ctx.last_reached_ts)
     open_ = later.isna() | (later <= c["date"])
     c = c[open_ & (c["promised_date"] <= ctx.end)]
     due = c["promised_date"].dt.normalize()
@@ -115,7 +116,7 @@ def immediate_sms(ctx: Context) -> pd.DataFrame:
     events["day"] = events["date"].dt.normalize()
     events = events.sort_values("date").drop_duplicates(["client_id", "day", "purpose"])
     sms = c[c["channel"].isin(SMS_CHANNELS)].groupby("client_id")["date"].max()
-    sent_after = events["client_id"].map(sms)
+    sent_after = lookup(events["client_id"], sms)
     events = events[sent_after.isna() | (sent_after < events["day"])]
     kind = events["purpose"].map({k: v[0] for k, v in IMMEDIATE.items()})
     task = events["purpose"].map({k: v[1] for k, v in IMMEDIATE.items()})
@@ -178,7 +179,7 @@ def key_dates(ctx: Context) -> pd.DataFrame:
     occ = _yearly(kd, "date_month", "date_day", kd["calendar"] == "农历", ctx.today, ctx.end)
     if occ.empty:
         return pd.DataFrame()
-    cls = occ["client_id"].map(ctx.clients["client_class"])
+    cls = lookup(occ["client_id"], ctx.clients["client_class"])
     who = occ["who"].fillna("")
     what = who + occ["kind"].fillna("纪念日")
     call = cls.isin(["A", "B"])
@@ -260,7 +261,7 @@ def referrals(ctx: Context) -> pd.DataFrame:
     r = refs[fb]
     c = ctx.contacts
     first_touch = (c[reached(c)].groupby("client_id")["date"].min())
-    contacted = r["referred_client_id"].map(first_touch)
+    contacted = lookup(r["referred_client_id"], first_touch)
     contacted = contacted.where(contacted >= r["date"], r["date"]).dt.normalize()
     due = contacted + pd.Timedelta(days=rules["referral_feedback_days"])
     parts.append(_tasks(r["referrer_id"].to_numpy(), due.to_numpy(), 6, "转介绍反馈", "向推荐人反馈进展", "电话",
@@ -269,9 +270,9 @@ def referrals(ctx: Context) -> pd.DataFrame:
     # Thank the referrer for a referred deal (done once a reward or a 转介绍 touch is logged).
     deal = ((refs["state"] == "已成交") & refs["reward"].isna()).to_numpy()
     r = refs[deal]
-    deal_day = r["referred_client_id"].map(ctx.clients["last_deal_date"]).fillna(r["date"]).dt.normalize()
+    deal_day = lookup(r["referred_client_id"], ctx.clients["last_deal_date"]).fillna(r["date"]).dt.normalize()
     thanks = c[(c["purpose"] == "转介绍") & reached(c)].groupby("client_id")["date"].max()
-    thanked = r["referrer_id"].map(thanks)
+    thanked = lookup(r["referrer_id"], thanks)
     keep = (thanked.isna() | (thanked < deal_day)) & (deal_day >= ctx.today - pd.Timedelta(days=rules["catch_up_days"]))
     parts.append(_tasks(r["referrer_id"][keep].to_numpy(), deal_day[keep].to_numpy(), 6, "转介绍感谢",
                         "感谢推荐人", "电话", ("转介绍: 推荐的" + r["referred_name"].fillna("") + "已成交,致谢并兑现奖励")[keep].to_numpy()))
@@ -325,7 +326,7 @@ def surveys(ctx: Context) -> pd.DataFrame:
     parts = [_tasks(deal.index[keep].to_numpy(), due[keep].to_numpy(), 9, "满意度回访", "满意度回访", "电话",
                     ("成交(" + _md(deal[keep]) + f")后{rules['survey_days']}天满意度回访").to_numpy())]
     comp = c[(c["purpose"] == "投诉") & c["client_id"].isin(cl.index)]
-    later = comp["client_id"].map(ctx.last_reached_ts)
+    later = lookup(comp["client_id"], ctx.last_reached_ts)
     comp = comp[later.isna() | (later <= comp["date"])]
     cdue = comp["date"].dt.normalize() + pd.Timedelta(days=rules["complaint_days"])
     parts.append(_tasks(comp["client_id"].to_numpy(), cdue.to_numpy(), 9, "投诉跟进", "投诉跟进回电", "电话",
@@ -340,7 +341,7 @@ def care_sms(ctx: Context) -> pd.DataFrame:
     if cl.empty or per_month == 0:
         return pd.DataFrame()
     c = ctx.contacts
-    sms = c[c["channel"].isin(SMS_CHANNELS) & (c["date"] < ctx.today)]
+    sms = c[c["channel"].isin(SMS_CHANNELS)]  # sent up to today (ctx.contacts ends today)
     offset = np.array([zlib.crc32(str(i).encode()) for i in cl.index], dtype=np.int64)
     parts = []
     month = ctx.today.replace(day=1)
@@ -394,15 +395,16 @@ def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
     tasks = tasks[tasks["due"] <= ctx.end]
     info = ctx.clients
     keep = tasks["keep"].fillna(False).astype(bool) if "keep" in tasks else pd.Series(False, index=tasks.index)
-    active = tasks["client_id"].map(info["active"]).fillna(False).astype(bool)
+    active = lookup(tasks["client_id"], info["active"]).fillna(False).astype(bool)
     tasks = tasks[keep | active]
     for col in ("name", "phone", "agent", "client_class"):
         # Referral tasks bring their own name, phone and agent (the referred person's).
-        mapped = tasks["client_id"].map(info[col])
+        mapped = lookup(tasks["client_id"], info[col])
         tasks[col] = tasks[col].where(tasks[col].notna(), mapped) if col in tasks else mapped
     if agent is not None:
         tasks = tasks[tasks["agent"] == agent]
-    tasks = tasks.sort_values(["rank"], kind="stable").drop_duplicates(["client_id", "due", "channel"])
+    tasks = tasks.sort_values(["rank"], kind="stable").drop_duplicates(["client_id", "due", "kind"])
+    tasks = tasks[~subsumed_calls(tasks)]
     tasks["date"] = tasks["due"].where(tasks["due"] >= ctx.today, ctx.today)
     tasks["overdue_days"] = (ctx.today - tasks["due"]).dt.days.clip(lower=0)
     tasks["priority"] = tasks["rank"].map(PRIORITY_BY_RANK)
@@ -416,14 +418,23 @@ def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
     return tasks[TASK_COLUMNS + extra].reset_index(drop=True)
 
 
+def subsumed_calls(tasks: pd.DataFrame) -> pd.Series:
+    """Cadence calls on a day the client already gets another call or visit: that one counts."""
+    talk = tasks["channel"].isin(["电话", "拜访"])
+    other = tasks[talk & (tasks["kind"] != "维护电话")][["client_id", "due"]].drop_duplicates()
+    key = pd.MultiIndex.from_frame(tasks[["client_id", "due"]])
+    busy = key.isin(pd.MultiIndex.from_frame(other)) if len(other) else pd.Series(False, index=tasks.index).to_numpy()
+    return pd.Series(busy, index=tasks.index) & (tasks["kind"] == "维护电话")
+
+
 def drafts(tasks: pd.DataFrame, clients: pd.DataFrame, messages: Messages) -> pd.Series:
     """SMS drafts for tasks on 短信/微信; empty text for the others."""
     out = pd.Series("", index=tasks.index, dtype=object)
     sms = tasks[tasks["channel"].isin(SMS_CHANNELS)]
     if sms.empty:
         return out
-    gender = sms["client_id"].map(clients["gender"])
-    company = sms["client_id"].map(clients["company"])
+    gender = lookup(sms["client_id"], clients["gender"])
+    company = lookup(sms["client_id"], clients["company"])
     cols = {c: sms[c] if c in sms else pd.Series("", index=sms.index) for c in ("holiday", "who", "type")}
     texts = []
     for i, (kind, name, sex, agent, due, comp, hol, who, typ) in enumerate(zip(

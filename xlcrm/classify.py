@@ -18,6 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from .frames import lookup
 from .loader import Book
 from .rules import Rules
 
@@ -32,7 +33,7 @@ def referred_deals(book: Book) -> pd.DataFrame:
     refs = book.referrals
     closed = refs[refs["state"] == "已成交"]
     values = book.clients.drop_duplicates("client_id").set_index("client_id")["deal_value"]
-    brought = closed["referred_client_id"].map(values).fillna(0.0)
+    brought = lookup(closed["referred_client_id"], values).fillna(0.0)
     out = pd.DataFrame({"referrer_id": closed["referrer_id"].to_numpy(), "value": brought.to_numpy()})
     return out.groupby("referrer_id").agg(referred_deals=("value", "size"), referred_value=("value", "sum"))
 

@@ -129,14 +129,19 @@ def write_rows(ws, sheet: Sheet, rows: Iterable[Sequence[Any]], formats: list) -
                 ws.write_string(i, j, str(value), formats[j])
 
 
-def write_workbook(path: str | Path, lang: str = "zh", rows: dict[str, Sequence[Sequence[Any]]] | None = None
-                   ) -> Path:
-    """Write a master workbook with every sheet of the schema; `rows` by sheet key."""
+def write_workbook(path: str | Path, lang: str = "zh", rows: dict[str, Sequence[Sequence[Any]]] | None = None,
+                   vba_project: str | Path | None = None) -> Path:
+    """Write a master workbook with every sheet of the schema; `rows` by sheet key.
+
+    `vba_project` (a vbaProject.bin) makes a macro workbook; give PATH a .xlsm suffix.
+    """
     path = Path(path)
     data = default_rows()
     data.update(rows or {})
     wb = xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
     wb.set_properties({"title": "客户维护和拓展", "comments": "xlcrm"})
+    if vba_project is not None:
+        wb.add_vba_project(str(vba_project))
     fmt = Formats(wb)
     for sheet in schema.SHEETS:
         write_sheet(wb, fmt, sheet, data.get(sheet.key, []), lang)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from . import schema
+from .frames import lookup
 from .loader import Book
 from .records import Finding
 
@@ -88,7 +89,7 @@ def check_self_referral(book: Book) -> list[Finding]:
     same_id = refs["referrer_id"].notna() & (refs["referrer_id"] == refs["referred_client_id"])
     phones = book.clients.set_index("client_id")["phone"] if "clients" in book.frames else pd.Series(dtype=object)
     phones = phones[~phones.index.duplicated()]
-    referrer_phone = refs["referrer_id"].map(phones)
+    referrer_phone = lookup(refs["referrer_id"], phones)
     same_phone = refs["referred_phone"].notna() & (refs["referred_phone"] == referrer_phone)
     bad = same_id | same_phone
     return [Finding(book.sheet_name("referrals"), book.cell("referrals", "referrer_id", row),
