@@ -37,6 +37,7 @@ TASK_COLUMNS = ["date", "due", "overdue_days", "rank", "priority", "kind", "clie
 PRIORITY_BY_RANK = {1: "最高", 2: "高", 3: "高", 4: "高", 5: "中", 6: "中", 7: "中", 8: "低", 9: "低", 10: "低"}
 SMS_CHANNELS = ("短信", "微信")
 PROSPECT_STAGES = ("潜在", "意向", "准客户", "目标")
+FOREIGN = "(其他顾问的客户)"
 DAY = pd.Timedelta(days=1)
 
 
@@ -246,6 +247,10 @@ def referrals(ctx: Context) -> pd.DataFrame:
     rules = ctx.rules
     referrer = ctx.clients.loc[refs["referrer_id"]]
     agent = referrer["agent"].to_numpy()
+    # A referred person registered with another agent is that agent's client: don't name them.
+    referred_agent = lookup(refs["referred_client_id"], ctx.clients["agent"])
+    foreign = (referred_agent.notna() & (referred_agent.to_numpy() != agent)).to_numpy()
+    refs = refs.assign(referred_name=refs["referred_name"].where(~foreign, FOREIGN))
     parts = []
     new = (refs["state"] == "新推荐").to_numpy()
     r = refs[new]

@@ -163,6 +163,55 @@ def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | 
                    f"客户看板 {len(result.board)} 位客户")
 
 
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports; a sub-folder per ISO week is made inside.")
+@click.option("--week", metavar="YYYY-MM-DD", default=None,
+              help="Any day of the week to plan (default: the coming Monday).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that write agent workbooks in parallel.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@today_option
+@friendly
+def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, today: str | None) -> None:
+    """Write every active agent's weekly action workbook and the team summary.
+
+    Files go to OUT/<ISO week>/<agent>.xlsx and OUT/<ISO week>/团队汇总.xlsx.
+
+    Example:
+
+        xlcrm weekly workbook/sample.xlsx --out reports --week 2026-11-23
+    """
+    from .weekly import coming_monday, week_monday
+    from .weekly_run import run_weekly
+
+    monday = week_monday(_today(week)) if week else coming_monday(_today(today))
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=0, unit="位顾问", desc="生成周报", file=sys.stderr, leave=False)
+
+    def progress(event: str, total: int = 0) -> None:
+        if bar is None:
+            return
+        if event == "start":
+            bar.reset(total=total)
+        else:
+            bar.update(1)
+
+    result = run_weekly(path, out_dir, monday, jobs, progress)
+    if bar is not None:
+        bar.close()
+    _echo_findings(result.findings, limit=20)
+    if result.fatal:
+        sys.exit(1)
+    click.echo(f"{result.folder}: {len(result.files) - 1} 位顾问的每周行动表和团队汇总 ({result.week})")
+    for file in result.files:
+        click.echo(f"  {file}")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
     cli()
 

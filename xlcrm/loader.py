@@ -42,6 +42,7 @@ class Book:
     names: dict[str, str] = field(default_factory=dict)
     letters: dict[str, dict[str, str]] = field(default_factory=dict)
     path: Path | None = None
+    bad_cells: set[tuple[str, str]] = field(default_factory=set)  # (sheet key, A1) already reported
 
     def frame(self, key: str) -> pd.DataFrame:
         if key in self.frames:
@@ -264,6 +265,7 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
         sheet_names: dict[str, str] = {}
         letters: dict[str, dict[str, str]] = {}
         findings: list[Finding] = []
+        book_bad: set[tuple[str, str]] = set()
         for sheet in schema.SHEETS:
             name = schema.find_sheet(names, sheet)
             if name is None:
@@ -278,8 +280,9 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
             frames[sheet.key] = frame
             letters[sheet.key] = cols
             findings.extend(found)
+            book_bad.update((sheet.key, f.cell) for f in found)
     except WorkbookError:
         raise
     except Exception as exc:  # calamine's own parse errors for a damaged sheet
         raise WorkbookError(f"{path}: 无法读取工作簿({exc})") from exc
-    return Book(frames, sheet_names, letters, path), findings
+    return Book(frames, sheet_names, letters, path, book_bad), findings

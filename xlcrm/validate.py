@@ -32,6 +32,8 @@ def check_required(book: Book) -> list[Finding]:
             if not col.required or col.key not in book.letters[sheet.key]:
                 continue
             for row in frame.loc[_blank(frame[col.key]), "_row"]:
+                if (sheet.key, book.cell(sheet.key, col.key, row)) in book.bad_cells:
+                    continue  # the loader already said why this value is unusable
                 out.append(Finding(book.sheet_name(sheet.key), book.cell(sheet.key, col.key, row),
                                    f"必填项「{col.zh}」为空"))
     return out

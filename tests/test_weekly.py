@@ -1,0 +1,171 @@
+"""`xlcrm weekly`: agent workbooks and the team summary, read back with openpyxl."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from datetime import date, datetime
+
+import openpyxl
+import pytest
+
+from xlcrm.report_writer import safe_filename
+from xlcrm.weekly import coming_monday, iso_week, week_monday
+
+from .conftest import client, make_workbook, run_cli, to_pdf
+
+
+def touch(cid, when, channel="电话", outcome="已沟通", **kw):
+    return {"client_id": cid, "date": when, "channel": channel, "outcome": outcome, **kw}
+
+
+AGENTS = [{"agent": "张伟", "active": "是"}, {"agent": "李娜", "active": "是"},
+          {"agent": "CON", "active": "是"}, {"agent": "离职的人", "active": "否"}]
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("weekly")
+    path = make_workbook(
+        tmp / "office.xlsx", agents=AGENTS,
+        clients=[
+            client("客Z1", name="赵一", agent="张伟", class_override="B", phone="13811110001"),
+            client("客Z2", name="=cmd|' /C calc'!A0", agent="张伟", class_override="A", phone="13811110002",
+                   birthday=date(1980, 11, 28)),
+            client("客Z3", name="钱三", agent="张伟", class_override="C", phone="13811110003"),
+            client("客L1", name="孙四", agent="李娜", class_override="B", phone="13922220001"),
+            client("客L2", name="李五", agent="李娜", class_override="D", phone="13922220002", stage="成交",
+                   deal_value=9, churn_reason="价格"),
+            client("客C1", name="周六", agent="CON", class_override="C", phone="13733330001"),
+        ],
+        contacts=[touch("客Z1", datetime(2026, 11, 18, 10)), touch("客Z2", datetime(2026, 11, 22, 10)),
+                  touch("客Z3", datetime(2026, 11, 20, 10), promised_date=date(2026, 11, 25)),
+                  touch("客L1", datetime(2026, 11, 16, 10), "拜访"), touch("客L1", datetime(2026, 11, 17, 10), "拜访"),
+                  touch("客C1", datetime(2026, 5, 1, 10))],
+        referrals=[{"referral_id": "T1", "referrer_id": "客Z1", "referred_name": "孙四", "date": date(2026, 11, 10),
+                    "referred_client_id": "客L1", "state": "已联系"},
+                   {"referral_id": "T2", "referrer_id": "客L1", "referred_name": "吴七", "date": date(2026, 11, 20),
+                    "state": "新推荐", "referred_phone": "13655550000"}],
+    )
+    out = tmp / "reports"
+    result = run_cli("weekly", path, "--out", out, "--week", "2026-11-25", "-q")
+    assert result.returncode == 0, result.stderr
+    return path, out / "2026-W48", result
+
+
+def values(path):
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb}
+
+
+def test_files_per_active_agent_and_summary(office):
+    _, folder, result = office
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(["张伟.xlsx", "李娜.xlsx", "_CON.xlsx", "团队汇总.xlsx"])
+    assert str(folder) in result.stdout
+
+
+def test_agent_plan_has_the_right_tasks_on_the_right_days(office):
+    _, folder, _ = office
+    sheets = values(folder / "张伟.xlsx")
+    assert list(sheets) == ["本周计划", "本周关怀", "逾期与沉睡", "转介绍跟进", "短信草稿"]
+    plan = sheets["本周计划"]
+    assert "张伟" in plan[0][0] and "2026-W48" in plan[0][0]
+    rows = [r for r in plan[2:] if r[2]]
+    by_client = {}
+    for r in rows:
+        by_client.setdefault((r[2], r[5]), []).append(r[0].date())
+    # B client last reached 11-18: overdue since 11-21, carried to Monday, then every 3 days.
+    assert by_client[("客Z1", "维护电话")] == [date(2026, 11, 23), date(2026, 11, 26), date(2026, 11, 29)]
+    overdue = next(r for r in rows if r[2] == "客Z1" and r[5] == "维护电话")
+    assert overdue[9].date() == date(2026, 11, 21)  # 原定日期
+    assert by_client[("客Z3", "兑现承诺:按时给客户反馈")] == [date(2026, 11, 25)]
+    # A client's birthday on Saturday 11-28: the visit is on Friday.
+    assert by_client[("客Z2", "生日拜访(带鲜花/蛋糕)")] == [date(2026, 11, 27)]
+    bands = [r[0] for r in plan if isinstance(r[0], str) and "星期" in r[0]]
+    assert len(bands) == 7 and bands[0].startswith("11月23日 星期一")
+    care = sheets["本周关怀"]
+    assert any(r[4] == "生日拜访(带鲜花/蛋糕)" for r in care)
+
+
+def test_team_summary_totals_equal_source_counts(office):
+    _, folder, _ = office
+    wb = openpyxl.load_workbook(folder / "团队汇总.xlsx")
+    rows = [r for r in wb["团队汇总"].iter_rows(min_row=3, values_only=True) if r[0]]
+    table = {r[0]: r for r in rows}
+    assert set(table) == {"张伟", "李娜", "CON", "合计"}
+    assert table["张伟"][1:6] == (3, 1, 1, 1, 0)  # clients, A, B, C, D
+    assert table["李娜"][1] == 2 and table["合计"][1] == 6
+    assert table["张伟"][6] == 1  # Z1 overdue
+    assert table["CON"][8] == 1  # C1 asleep
+    assert table["李娜"][10] == 2 and table["李娜"][12] == "达标"  # two visits last week
+    assert table["张伟"][12] == "未达标"
+    funnel = {r[0]: r for r in wb["转介绍漏斗"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert funnel["张伟"][1:5] == (1, 1, 0, 0) and funnel["李娜"][1:5] == (1, 0, 0, 0)
+    churn = list(wb["流失原因"].iter_rows(min_row=2, values_only=True))
+    assert churn[0][:2] == ("顾问", "价格") and ("李娜", 1) in [r[:2] for r in churn]
+    charts = [c for ws in wb for c in ws._charts]
+    assert len(charts) == 3
+    with zipfile.ZipFile(folder / "团队汇总.xlsx") as zf:
+        assert sum(n.startswith("xl/charts/chart") for n in zf.namelist()) == 3
+
+
+def test_print_settings(office):
+    _, folder, _ = office
+    for name in ("张伟.xlsx", "团队汇总.xlsx"):
+        for ws in openpyxl.load_workbook(folder / name):
+            assert ws.page_setup.orientation == "landscape"
+            assert ws.page_setup.paperSize in (9, "9")
+            assert ws.print_title_rows == "$1:$2"
+            assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (1, None)
+
+
+def test_privacy_and_formula_text_in_every_output(office):
+    _, folder, _ = office
+    clients = {"张伟": ["客Z1", "赵一", "13811110001", "客Z2", "13811110002", "客Z3", "钱三", "13811110003"],
+               "李娜": ["客L1", "孙四", "13922220001", "客L2", "李五", "13922220002", "吴七"],
+               "_CON": ["客C1", "周六", "13733330001"]}
+    for agent, own in clients.items():
+        with zipfile.ZipFile(folder / f"{agent}.xlsx") as zf:
+            text = "".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.endswith(".xml"))
+        assert own[0] in text  # the agent's own clients are there
+        others = [v for a, vs in clients.items() if a != agent for v in vs]
+        for value in others:
+            assert value not in text, f"{value} leaked into {agent}.xlsx"
+    for path in folder.iterdir():
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if name.startswith("xl/worksheets/"):
+                    assert "<f>" not in zf.read(name).decode()
+    plan = values(folder / "张伟.xlsx")["本周计划"]
+    assert "=cmd|' /C calc'!A0" in [r[3] for r in plan]
+    refs = values(folder / "张伟.xlsx")["转介绍跟进"]
+    assert any(r[3] == "(其他顾问的客户)" for r in refs)
+
+
+def test_pdf_of_each_kind_names_agent_and_week(office, tmp_path):
+    _, folder, _ = office
+    for name, needle in (("张伟.xlsx", "张伟"), ("团队汇总.xlsx", "团队汇总")):
+        pdf = to_pdf(folder / name, tmp_path)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert needle in text and "2026-W48" in text
+
+
+def test_parallel_jobs_write_the_same_files(office, tmp_path):
+    path, folder, _ = office
+    assert run_cli("weekly", path, "--out", tmp_path, "--week", "2026-11-23", "--jobs", "2", "-q").returncode == 0
+    for file in folder.iterdir():
+        assert values(file) == values(tmp_path / "2026-W48" / file.name)
+
+
+def test_weeks_and_file_names():
+    assert week_monday(date(2026, 11, 29)) == date(2026, 11, 23)
+    assert coming_monday(date(2026, 11, 24)) == date(2026, 11, 30)
+    assert coming_monday(date(2026, 11, 23)) == date(2026, 11, 23)
+    assert iso_week(date(2026, 12, 28)) == "2026-W53" and iso_week(date(2027, 1, 4)) == "2027-W01"
+    taken: set[str] = set()
+    assert safe_filename("a/b\\c:d*e?", taken) == "a_b_c_d_e_"
+    assert safe_filename("lpt1", taken) == "_lpt1"
+    assert safe_filename("张伟. ", taken) == "张伟"
+    assert safe_filename("张伟", taken) == "张伟_2"
+    assert safe_filename("..", taken) == "顾问"

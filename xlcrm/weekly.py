@@ -1,0 +1,184 @@
+"""The Monday batch, computed: each agent's week and the team summary (DOMAIN: Weekly workbooks).
+
+Pure: `weekly_plan(book, rules, monday)` computes tasks for the whole office once (as
+of Monday, Monday to Sunday, overdue items carried to Monday); `agent_week` cuts one
+agent's sections out of it, holding nothing of another agent's clients; and
+`team_summary` counts per agent. `report_writer` turns these into workbooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from .actions import FOREIGN, analyse, next_actions
+from .calendar import calendar_for
+from .frames import lookup
+from .loader import Book
+from .messages import Messages
+from .rules import Rules
+from .status import reached
+
+WEEKDAYS = "一二三四五六日"
+CARE_KINDS = ("生日祝福", "生日邀请", "家人关怀", "节日祝福")
+REFERRAL_KINDS = ("转介绍联系", "转介绍反馈", "转介绍感谢")
+FUNNEL = (("推荐", None), ("联系", ("已联系", "已到访", "已成交")), ("到访", ("已到访", "已成交")), ("成交", ("已成交",)))
+
+
+def week_monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def coming_monday(today: date) -> date:
+    """Today if it is a Monday, else the next Monday."""
+    return today + timedelta(days=(7 - today.weekday()) % 7)
+
+
+def iso_week(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def day_label(day: date) -> str:
+    return f"{day.month}月{day.day}日 星期{WEEKDAYS[day.weekday()]}"
+
+
+@dataclass
+class WeeklyPlan:
+    monday: date
+    clients: pd.DataFrame  # analyse() as of Monday
+    tasks: pd.DataFrame  # every agent's tasks Monday..Sunday
+    book: Book
+    rules: Rules
+    holidays: list[tuple[str, date]] = field(default_factory=list)
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def week(self) -> str:
+        return iso_week(self.monday)
+
+    @property
+    def title(self) -> str:
+        s = self.sunday
+        return f"{self.week}({self.monday.month}月{self.monday.day}日—{s.month}月{s.day}日)"
+
+    def active_agents(self) -> list[str]:
+        agents = self.book.agents
+        active = agents[agents["active"].fillna("是") != "否"]["agent"].dropna()
+        return list(dict.fromkeys(active))
+
+
+def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None) -> WeeklyPlan:
+    clients = analyse(book, rules, monday)
+    tasks = next_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
+    cal = calendar_for(monday, monday + timedelta(days=6))
+    found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))
+    return WeeklyPlan(monday, clients, tasks, book, rules, found)
+
+
+@dataclass
+class AgentWeek:
+    """One agent's sections; every frame holds only this agent's clients."""
+
+    agent: str
+    plan: pd.DataFrame
+    care: pd.DataFrame
+    attention: pd.DataFrame
+    referrals: pd.DataFrame
+    sms: pd.DataFrame
+
+
+def _mask_foreign(frame: pd.DataFrame, own: pd.Index, registered: pd.Index) -> pd.DataFrame:
+    """Blank out id, name and phone of tasks about a client who belongs to someone else."""
+    foreign = frame["client_id"].isin(registered) & ~frame["client_id"].isin(own)
+    if foreign.any():
+        frame = frame.copy()
+        frame.loc[foreign, ["client_id", "name", "phone", "sms"]] = [FOREIGN, FOREIGN, "", ""]
+    return frame
+
+
+def agent_week(plan: WeeklyPlan, agent: str) -> AgentWeek:
+    cl = plan.clients
+    own = cl.index[cl["agent"] == agent]
+    tasks = plan.tasks[plan.tasks["agent"] == agent]
+    tasks = _mask_foreign(tasks, own, cl.index)
+    week_plan = tasks.sort_values(["date", "rank", "client_id"], kind="stable")
+    care = week_plan[week_plan["kind"].isin(CARE_KINDS)]
+    mine = cl.loc[own]
+    attention = mine[mine["status"].str.startswith("逾期") | (mine["status"] == "沉睡")]
+    attention = attention.assign(is_sleeping=attention["status"] == "沉睡").sort_values(
+        ["is_sleeping", "client_class", "days_since"], ascending=[True, True, False])
+    refs = plan.book.referrals
+    refs = refs[refs["referrer_id"].isin(own)].copy()
+    open_refs = refs[refs["state"].isin(["新推荐", "已联系", "已到访"])
+                     | (refs["state"].isin(["已联系", "已到访", "已成交"]) & refs["feedback_date"].isna())]
+    open_refs = open_refs.copy()
+    foreign = open_refs["referred_client_id"].notna() & ~open_refs["referred_client_id"].isin(own)
+    open_refs.loc[foreign, ["referred_name", "referred_phone", "referred_client_id", "referred_company"]] = \
+        [FOREIGN, "", "", ""]
+    open_refs["referrer_name"] = lookup(open_refs["referrer_id"], cl["name"])
+    sms = week_plan[week_plan["sms"].fillna("") != ""]
+    return AgentWeek(agent, week_plan, care, attention, open_refs.sort_values("date"), sms)
+
+
+def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
+    """Per-agent counts against the maintenance standard, the referral funnel and churn."""
+    cl = plan.clients
+    agents = plan.active_agents()
+    rules = plan.rules
+    monday = pd.Timestamp(plan.monday)
+    by_agent = cl.groupby("agent")
+    classes = pd.crosstab(cl["agent"], cl["client_class"]).reindex(index=agents, columns=list("ABCD"), fill_value=0)
+    overdue = cl["status"].str.startswith("逾期")
+    out = pd.DataFrame(index=pd.Index(agents, name="agent"))
+    out["clients"] = by_agent.size().reindex(agents, fill_value=0)
+    for c in "ABCD":
+        out[c] = classes[c]
+    out["overdue"] = overdue.groupby(cl["agent"]).sum().reindex(agents, fill_value=0)
+    out["a_overdue"] = (overdue & (cl["client_class"] == "A")).groupby(cl["agent"]).sum().reindex(agents, fill_value=0)
+    out["sleeping"] = (cl["status"] == "沉睡").groupby(cl["agent"]).sum().reindex(agents, fill_value=0)
+
+    contacts = plan.book.contacts
+    last_week = contacts[(contacts["date"] >= monday - pd.Timedelta(days=7)) & (contacts["date"] < monday)]
+    owner = last_week["client_id"].map(cl["agent"].to_dict())
+    ok = reached(last_week)
+    out["touches_last_week"] = ok.groupby(owner).sum().reindex(agents, fill_value=0)
+    visits = ok & (last_week["channel"] == "拜访")
+    out["visits_last_week"] = visits.groupby(owner).sum().reindex(agents, fill_value=0)
+    out["visit_standard"] = rules["visits_per_week"]
+    out["visits_ok"] = np.where(out["visits_last_week"] >= rules["visits_per_week"], "达标", "未达标")
+
+    # Holiday coverage: of the agent's active clients, the share touched around the last holiday.
+    cal = calendar_for(plan.monday - timedelta(days=400), plan.monday)
+    past = cal.holiday_starts(rules["holidays"], plan.monday - timedelta(days=366), plan.monday - timedelta(days=1))
+    out["last_holiday"] = ""
+    out["holiday_coverage"] = np.nan
+    if past:
+        name, first = past[-1]
+        start, end = pd.Timestamp(first) - pd.Timedelta(days=7), pd.Timestamp(first) + pd.Timedelta(days=1)
+        around = contacts[(contacts["date"] >= start) & (contacts["date"] < end)]
+        active = cl[cl["active"]]
+        covered = active.index.isin(around["client_id"])
+        out["last_holiday"] = f"{name}({first.month}月{first.day}日)"
+        out["holiday_coverage"] = pd.Series(covered, index=active.index).groupby(active["agent"]).mean().reindex(agents)
+    out["tasks_this_week"] = plan.tasks.groupby("agent").size().reindex(agents, fill_value=0)
+
+    refs = plan.book.referrals
+    refs = refs.assign(agent=refs["referrer_id"].map(cl["agent"].to_dict()))
+    funnel = pd.DataFrame(index=pd.Index(agents, name="agent"))
+    for label, states in FUNNEL:
+        hit = refs if states is None else refs[refs["state"].isin(states)]
+        funnel[label] = hit.groupby("agent").size().reindex(agents, fill_value=0)
+    base = funnel["推荐"].replace(0, np.nan)
+    for label, _ in FUNNEL[1:]:
+        funnel[label + "率"] = (funnel[label] / base).fillna(0.0)
+
+    churned = cl[cl["churn_reason"].notna() | (cl["stage"] == "流失")]
+    churn = pd.crosstab(churned["agent"], churned["churn_reason"].fillna("未填")).reindex(index=agents, fill_value=0)
+    return {"summary": out.reset_index(), "funnel": funnel.reset_index(), "churn": churn.reset_index()}
