@@ -66,6 +66,12 @@ class Context:
     def active(self) -> pd.DataFrame:
         return self.clients[self.clients["active"]]
 
+    def working_day_on_or_before(self, when: pd.Series) -> pd.Series:
+        """Each date moved back to a working day (visits are planned on working days)."""
+        days = when.drop_duplicates()
+        moved = {d: pd.Timestamp(self.cal.on_or_before(d.date())) for d in days}
+        return when.map(moved)
+
     def in_window(self, when: pd.Series) -> pd.Series:
         return (when >= self.today) & (when <= self.end)
 
@@ -132,15 +138,26 @@ def immediate_sms(ctx: Context) -> pd.DataFrame:
 # 3. Birthdays and key dates ------------------------------------------------------
 def _yearly(frame: pd.DataFrame, month: str, day: str, lunar: pd.Series, start: pd.Timestamp,
             end: pd.Timestamp) -> pd.DataFrame:
-    """Rows of `frame` repeated once per occurrence of their yearly date, as `when`."""
+    """Rows of `frame` repeated once per occurrence of their yearly date, as `when`.
+
+    Occurrences are computed once per distinct (month, day, calendar), not per row.
+    """
     frame = frame[frame[month].notna()].copy()
-    frame["_lunar"] = lunar.reindex(frame.index).fillna(False).astype(bool)
+    frame["_lunar"] = lunar.reindex(frame.index).fillna(False).astype(bool).to_numpy()
+    frame["_m"] = frame[month].astype(int)
+    frame["_d"] = frame[day].astype(int)
+    keys = frame[["_m", "_d", "_lunar"]].drop_duplicates()
     s, e = start.date(), end.date()
-    keys = list(zip(frame[month].astype(int), frame[day].astype(int), frame["_lunar"], strict=True))
-    frame["when"] = [occurrences(m, d, lun, s, e) for m, d, lun in keys]
-    frame = frame.explode("when").dropna(subset=["when"])
-    frame["when"] = pd.to_datetime(frame["when"])
-    return frame
+    triples = list(zip(keys["_m"], keys["_d"], keys["_lunar"], strict=True))
+    keys["when"] = [occurrences(m, d, lun, s, e) for m, d, lun in triples]
+    keys["label"] = [lunar_label(m, d) if lun else "" for m, d, lun in triples]
+    keys = keys.explode("when").dropna(subset=["when"])
+    if keys.empty:
+        return frame.iloc[0:0].assign(when=pd.Series(dtype="datetime64[ns]"), label="")
+    keys["when"] = pd.to_datetime(keys["when"])
+    index_name = frame.index.name or "index"
+    out = frame.reset_index().merge(keys, on=["_m", "_d", "_lunar"]).set_index(index_name)
+    return out
 
 
 def birthdays(ctx: Context) -> pd.DataFrame:
@@ -150,14 +167,12 @@ def birthdays(ctx: Context) -> pd.DataFrame:
     occ = _yearly(cl, "birthday_month", "birthday_day", lunar, ctx.today, ctx.end + pd.Timedelta(days=invite))
     if occ.empty:
         return pd.DataFrame()
-    label = np.where(occ["_lunar"], [lunar_label(m, d) for m, d in zip(occ["birthday_month"], occ["birthday_day"], strict=True)], "")
-    label = pd.Series(label, index=occ.index)
-    day = _md(occ["when"]) + np.where(label != "", "(" + label + ")", "")
+    day = _md(occ["when"]) + np.where(occ["label"] != "", "(" + occ["label"] + ")", "")
     cls = occ["client_class"]
     ids = occ.index.to_numpy()
     parts = []
     a = cls == "A"
-    visit = occ["when"][a].map(lambda d: pd.Timestamp(ctx.cal.on_or_before(d.date())))
+    visit = ctx.working_day_on_or_before(occ["when"][a])
     parts.append(_tasks(ids[a], visit.to_numpy(), 3, "生日祝福", "生日拜访(带鲜花/蛋糕)", "拜访",
                         ("A类客户生日" + day[a] + ",拜访安排在工作日").to_numpy()))
     parts.append(_tasks(ids[a], (occ["when"][a] - pd.Timedelta(days=invite)).to_numpy(), 3, "生日邀请",
@@ -400,11 +415,14 @@ def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
     tasks = tasks[tasks["due"] <= ctx.end]
     info = ctx.clients
     keep = tasks["keep"].fillna(False).astype(bool) if "keep" in tasks else pd.Series(False, index=tasks.index)
-    active = lookup(tasks["client_id"], info["active"]).fillna(False).astype(bool)
-    tasks = tasks[keep | active]
+    at = info.index.get_indexer(tasks["client_id"].to_numpy())
+    active = np.where(at >= 0, info["active"].to_numpy()[at], False).astype(bool)
+    tasks = tasks[keep.to_numpy() | active]
+    at = info.index.get_indexer(tasks["client_id"].to_numpy())  # one hash lookup for all columns
     for col in ("name", "phone", "agent", "client_class"):
         # Referral tasks bring their own name, phone and agent (the referred person's).
-        mapped = lookup(tasks["client_id"], info[col])
+        values = info[col].to_numpy()
+        mapped = pd.Series(np.where(at >= 0, values[at], None), index=tasks.index, dtype=object)
         tasks[col] = tasks[col].where(tasks[col].notna(), mapped) if col in tasks else mapped
     if agent is not None:
         tasks = tasks[tasks["agent"] == agent]

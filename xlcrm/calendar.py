@@ -16,16 +16,29 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
-from lunar_python import Lunar, LunarMonth, Solar
+from lunar_python import LunarYear, Solar
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=512)
+def _lunar_year(year: int) -> dict[int, tuple[date, int]]:
+    """Ordinary lunar month -> (solar date of its first day, days in it), for one lunar year.
+
+    lunar-python recomputes a year's astronomy on every lookup of another year, so
+    each year is asked once and kept here.
+    """
+    months: dict[int, tuple[date, int]] = {}
+    for month in LunarYear.fromYear(year).getMonths():
+        if month.getYear() == year and month.getMonth() > 0:
+            first = Solar.fromJulianDay(month.getFirstJulianDay())
+            months[month.getMonth()] = (date(first.getYear(), first.getMonth(), first.getDay()),
+                                        month.getDayCount())
+    return months
+
+
 def lunar_to_solar(year: int, month: int, day: int) -> date:
     """The solar date of lunar `year`-`month`-`day` (ordinary month, clamped day)."""
-    month = abs(month)
-    days_in_month = LunarMonth.fromYm(year, month).getDayCount()
-    solar = Lunar.fromYmd(year, month, min(day, days_in_month)).getSolar()
-    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+    first, days_in_month = _lunar_year(year)[abs(month)]
+    return first + timedelta(days=min(day, days_in_month) - 1)
 
 
 def solar_to_lunar(when: date) -> tuple[int, int, int]:

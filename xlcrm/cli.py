@@ -212,6 +212,26 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
         click.echo(f"  {file}")
 
 
+@cli.command("build-addin")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path), default=Path("xlcrm.xlam"))
+@click.option("--ribbon", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Ribbon XML to use (default: macros/customUI.xml).")
+def build_addin_command(out: Path, ribbon: Path | None) -> None:
+    """Build the Excel add-in xlcrm.xlam with the 客户维护 tab and the 刷新我的任务 button.
+
+    Example:
+
+        xlcrm build-addin dist/xlcrm.xlam
+    """
+    from .addin import AddinError, build_addin
+
+    try:
+        path = build_addin(out, ribbon)
+    except AddinError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已生成加载项 {path}")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
     cli()
 

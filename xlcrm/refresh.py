@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema
-from .actions import analyse, board, next_actions
+from .actions import analyse, board, drafts, next_actions
 from .loader import Book, load
 from .messages import Messages
 from .records import Finding
@@ -103,9 +103,9 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     t0 = time.perf_counter()
     clients = analyse(book, rules, today)
     messages = messages_for(book)
-    tasks = next_actions(book, rules, today, days or rules["task_days"], clients=clients, agent=who,
-                         messages=messages)
     all_tasks = next_actions(book, rules, today, days or rules["task_days"], clients=clients)
+    tasks = all_tasks[all_tasks["agent"] == who].reset_index(drop=True)
+    tasks["sms"] = drafts(tasks, clients, messages)
     findings += messages.findings
     result = RefreshResult(who, today, tasks, board(clients, all_tasks), findings)
     result.timings["compute"] = time.perf_counter() - t0

@@ -26,7 +26,16 @@ STATUS_ORDER = ("流失", "勿扰", "沉睡", "逾期", "今日到期", "正常"
 
 def reached(contacts: pd.DataFrame) -> pd.Series:
     """Contacts where the client was reached in a two-way touch."""
+    if "_reached" in contacts:  # computed once by mark_reached
+        return contacts["_reached"]
     return ~contacts["outcome"].isin(NOT_REACHED) & ~contacts["channel"].isin(ONE_WAY) & contacts["date"].notna()
+
+
+def mark_reached(book: Book) -> None:
+    """Add the derived column `_reached` to the contacts (like `_row`, not from the sheet)."""
+    contacts = book.contacts
+    if "_reached" not in contacts:
+        book.frames["contacts"] = contacts.assign(_reached=reached(contacts).to_numpy())
 
 
 def inactive(clients: pd.DataFrame) -> pd.Series:
@@ -38,6 +47,7 @@ def inactive(clients: pd.DataFrame) -> pd.Series:
 def status(book: Book, rules: Rules, classes: pd.DataFrame, today: date) -> pd.DataFrame:
     """Frame indexed by client_id: last_reached, days_since, cadence, due, status, overdue_days."""
     clients = book.clients.drop_duplicates("client_id").set_index("client_id")
+    mark_reached(book)
     contacts = book.contacts
     today_ts = pd.Timestamp(today)
     touches = contacts[reached(contacts) & (contacts["date"] < today_ts + pd.Timedelta(days=1))]

@@ -20,8 +20,10 @@ import os
 import posixpath
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -135,6 +137,61 @@ def render_table(xml: str, width: int, rows: int) -> str:
     return re.sub(r'(<autoFilter\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml, count=1)
 
 
+def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
+    y, mo, d, h, mi, sec = date_time
+    return (h << 11) | (mi << 5) | (sec // 2), ((max(y, 1980) - 1980) << 9) | (mo << 5) | d
+
+
+def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path, replaced: dict[str, bytes]) -> None:
+    """Write `src` to `dst_path` with some parts replaced; the others are copied raw.
+
+    Unchanged parts keep their compressed bytes too, so a refresh of a 40 MB workbook
+    neither recompresses 跟进记录 (seconds) nor changes its size. Packages that need
+    zip64 fall back to zipfile, which recompresses.
+    """
+    infos = src.infolist()
+    big = len(infos) >= 0xFFFF or any(i.file_size >= 0xFFFFFFFF or i.compress_size >= 0xFFFFFFFF
+                                      or i.header_offset >= 0xFFFFFFFF for i in infos)
+    if big or src_path.stat().st_size >= 0xFFFFFFFF:
+        with zipfile.ZipFile(dst_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
+            for info in infos:
+                data = replaced.get(info.filename)
+                out.writestr(info, data if data is not None else src.read(info.filename),
+                             compress_type=info.compress_type)
+        return
+    central = []
+    with open(src_path, "rb") as raw, open(dst_path, "wb") as out:
+        for info in infos:
+            name = info.filename.encode("utf-8")
+            flags = (info.flag_bits & ~0x08) | (0x800 if not info.filename.isascii() else 0)
+            if info.filename in replaced:
+                content = replaced[info.filename]
+                packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+                data = packer.compress(content) + packer.flush()
+                method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)
+            else:
+                raw.seek(info.header_offset)
+                header = raw.read(30)
+                if header[:4] != b"PK\x03\x04":
+                    raise WorkbookError(f"{src_path}: 压缩包结构损坏({info.filename})")
+                name_len, extra_len = struct.unpack("<HH", header[26:30])
+                raw.seek(info.header_offset + 30 + name_len + extra_len)
+                data = raw.read(info.compress_size)
+                method, crc, size = info.compress_type, info.CRC, info.file_size
+            offset = out.tell()
+            t, d = _dos_time(info.date_time)
+            out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, flags, method, t, d, crc, len(data), size,
+                                  len(name), 0) + name)
+            out.write(data)
+            central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, flags, method, t, d, crc, len(data),
+                                       size, len(name), 0, 0, 0, 0, info.external_attr, offset) + name)
+        start = out.tell()
+        directory = b"".join(central)
+        out.write(directory)
+        out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), len(directory),
+                              start, 0))
+
+
 def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence[Any]]],
                          backup: bool = True) -> Path | None:
     """Write rows (by sheet key, schema column order) into the owned sheets of `path`.
@@ -166,11 +223,7 @@ def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence
         fd, tmp = tempfile.mkstemp(prefix=".xlcrm-", suffix=path.suffix, dir=path.parent)
         os.close(fd)
         try:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
-                for info in zf.infolist():
-                    data = replaced.get(info.filename)
-                    out.writestr(info, data if data is not None else zf.read(info.filename),
-                                 compress_type=info.compress_type)
+            copy_package(path, zf, Path(tmp), replaced)
         except BaseException:
             os.unlink(tmp)
             raise
