@@ -68,11 +68,12 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def to_pdf(path: Path, outdir: Path) -> Path:
+def to_pdf(path: Path, outdir: Path, infilter: str | None = None) -> Path:
     exe = soffice()
     if exe is None:
         pytest.skip("LibreOffice is not installed (.ci/run installs it)")
-    subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{outdir}/lo-profile",
+    extra = [f"--infilter={infilter}"] if infilter else []
+    subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{outdir}/lo-profile", *extra,
                     "--convert-to", "pdf", "--outdir", str(outdir), str(path)],
                    check=True, capture_output=True, timeout=300)
     pdf = outdir / (path.stem + ".pdf")
