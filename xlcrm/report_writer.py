@@ -19,7 +19,7 @@ import pandas as pd
 import xlsxwriter
 
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
-from .weekly import FOREIGN, AgentWeek, WeeklyPlan, day_label
+from .weekly import FOREIGN, AgentWeek, WeekInfo, WeeklyPlan, day_label
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 SUMMARY_NAME = "团队汇总"
@@ -120,7 +120,7 @@ PLAN_HEADERS = [("日期", 11), ("优先级", 7), ("客户编号", 11), ("姓名
                 ("方式", 6), ("原因", 40), ("手机", 14), ("原定日期", 11), ("完成", 6)]
 
 
-def write_agent_workbook(path: Path, plan: WeeklyPlan, week: AgentWeek) -> Path:
+def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     book = Book(path)
     book.wb.set_properties({"title": f"{week.agent} 每周行动表 {plan.week}", "author": "xlcrm"})
     title = f"{week.agent} · 每周行动表 {plan.title}"
@@ -251,7 +251,7 @@ def _chart(book: Book, ws, title: str, kind: str, series: list[tuple[str, int]],
     ws.insert_chart(where, chart, {"x_scale": 1.1})
 
 
-def _write_one(args: tuple[Path, WeeklyPlan, AgentWeek]) -> Path:
+def _write_one(args: tuple[Path, WeekInfo, AgentWeek]) -> Path:
     path, plan, week = args
     return write_agent_workbook(path, plan, week)
 
@@ -263,7 +263,8 @@ def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.Da
     folder = Path(out_dir) / plan.week
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
-    work = [(folder / f"{safe_filename(w.agent, taken)}.xlsx", plan, w) for w in weeks]
+    info = plan.info  # not the plan: it holds the whole book, too big to send to each process
+    work = [(folder / f"{safe_filename(w.agent, taken)}.xlsx", info, w) for w in weeks]
     written: list[Path] = []
     if jobs > 1 and len(work) > 1:
         import multiprocessing

@@ -46,6 +46,16 @@ def day_label(day: date) -> str:
     return f"{day.month}月{day.day}日 星期{WEEKDAYS[day.weekday()]}"
 
 
+@dataclass(frozen=True)
+class WeekInfo:
+    """What a written workbook needs to know about the week (small: sent to worker processes)."""
+
+    monday: date
+    week: str
+    title: str
+    holidays: tuple[tuple[str, date], ...]
+
+
 @dataclass
 class WeeklyPlan:
     monday: date
@@ -67,6 +77,10 @@ class WeeklyPlan:
     def title(self) -> str:
         s = self.sunday
         return f"{self.week}({self.monday.month}月{self.monday.day}日—{s.month}月{s.day}日)"
+
+    @property
+    def info(self) -> WeekInfo:
+        return WeekInfo(self.monday, self.week, self.title, tuple(self.holidays))
 
     def active_agents(self) -> list[str]:
         agents = self.book.agents
@@ -94,37 +108,45 @@ class AgentWeek:
     sms: pd.DataFrame
 
 
-def _mask_foreign(frame: pd.DataFrame, own: pd.Index, registered: pd.Index) -> pd.DataFrame:
-    """Blank out id, name and phone of tasks about a client who belongs to someone else."""
-    foreign = frame["client_id"].isin(registered) & ~frame["client_id"].isin(own)
-    if foreign.any():
-        frame = frame.copy()
-        frame.loc[foreign, ["client_id", "name", "phone", "sms"]] = [FOREIGN, FOREIGN, "", ""]
-    return frame
-
-
-def agent_week(plan: WeeklyPlan, agent: str) -> AgentWeek:
+def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[AgentWeek]:
+    """Every active agent's sections, split from the office-wide frames in one pass each."""
     cl = plan.clients
-    own = cl.index[cl["agent"] == agent]
-    tasks = plan.tasks[plan.tasks["agent"] == agent]
-    tasks = _mask_foreign(tasks, own, cl.index)
-    week_plan = tasks.sort_values(["date", "rank", "client_id"], kind="stable")
-    care = week_plan[week_plan["kind"].isin(CARE_KINDS)]
-    mine = cl.loc[own]
-    attention = mine[mine["status"].str.startswith("逾期") | (mine["status"] == "沉睡")]
+    tasks = plan.tasks
+    # A task about a client who belongs to someone else (a referred person registered with
+    # another agent) keeps its work but loses the client's id, name, phone and SMS.
+    owner = lookup(tasks["client_id"], cl["agent"])
+    foreign = (owner.notna() & (owner != tasks["agent"])).to_numpy()
+    if foreign.any():
+        tasks = tasks.copy()
+        tasks.loc[foreign, ["client_id", "name", "phone", "sms"]] = [FOREIGN, FOREIGN, "", ""]
+    tasks = tasks.sort_values(["agent", "date", "rank", "client_id"], kind="stable")
+    by_agent = {a: f for a, f in tasks.groupby("agent", sort=False)}
+
+    attention = cl[cl["status"].str.startswith("逾期") | (cl["status"] == "沉睡")]
     attention = attention.assign(is_sleeping=attention["status"] == "沉睡").sort_values(
         ["is_sleeping", "client_class", "days_since"], ascending=[True, True, False])
+    attention_by = {a: f for a, f in attention.groupby("agent", sort=False)}
+
     refs = plan.book.referrals
-    refs = refs[refs["referrer_id"].isin(own)].copy()
+    refs = refs.assign(agent=lookup(refs["referrer_id"], cl["agent"]),
+                       referrer_name=lookup(refs["referrer_id"], cl["name"]))
     open_refs = refs[refs["state"].isin(["新推荐", "已联系", "已到访"])
-                     | (refs["state"].isin(["已联系", "已到访", "已成交"]) & refs["feedback_date"].isna())]
-    open_refs = open_refs.copy()
-    foreign = open_refs["referred_client_id"].notna() & ~open_refs["referred_client_id"].isin(own)
-    open_refs.loc[foreign, ["referred_name", "referred_phone", "referred_client_id", "referred_company"]] = \
+                     | (refs["state"].isin(["已联系", "已到访", "已成交"]) & refs["feedback_date"].isna())].copy()
+    referred_owner = lookup(open_refs["referred_client_id"], cl["agent"])
+    hide = (referred_owner.notna() & (referred_owner != open_refs["agent"])).to_numpy()
+    open_refs.loc[hide, ["referred_name", "referred_phone", "referred_client_id", "referred_company"]] = \
         [FOREIGN, "", "", ""]
-    open_refs["referrer_name"] = lookup(open_refs["referrer_id"], cl["name"])
-    sms = week_plan[week_plan["sms"].fillna("") != ""]
-    return AgentWeek(agent, week_plan, care, attention, open_refs.sort_values("date"), sms)
+    refs_by = {a: f for a, f in open_refs.sort_values("date").groupby("agent", sort=False)}
+
+    empty_tasks = tasks.iloc[0:0]
+    out = []
+    for agent in agents if agents is not None else plan.active_agents():
+        week_plan = by_agent.get(agent, empty_tasks)
+        out.append(AgentWeek(
+            agent, week_plan, week_plan[week_plan["kind"].isin(CARE_KINDS)],
+            attention_by.get(agent, attention.iloc[0:0]), refs_by.get(agent, open_refs.iloc[0:0]),
+            week_plan[week_plan["sms"].fillna("") != ""]))
+    return out
 
 
 def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:

@@ -14,7 +14,7 @@ from .refresh import messages_for
 from .report_writer import write_weekly
 from .rules import read_rules
 from .validate import fatal, validate
-from .weekly import agent_week, iso_week, team_summary, weekly_plan
+from .weekly import agent_weeks, iso_week, team_summary, weekly_plan
 
 
 @dataclass
@@ -42,7 +42,7 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     messages = messages_for(book)
     plan = weekly_plan(book, rules, monday, messages)
     summary = team_summary(plan)
-    weeks = [agent_week(plan, agent) for agent in plan.active_agents()]
+    weeks = agent_weeks(plan)
     result.findings += rule_findings + messages.findings
     t2 = time.perf_counter()
     if progress:
