@@ -16,6 +16,7 @@ Everything here is pure: `today` is a parameter and nothing reads a file or cloc
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ class Context:
     cal: WorkCalendar
     last_reached_ts: pd.Series  # full timestamp of the last reached touch, by client
 
-    @property
+    @functools.cached_property
     def active(self) -> pd.DataFrame:
         return self.clients[self.clients["active"]]
 

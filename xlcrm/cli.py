@@ -17,6 +17,13 @@ import click
 from .records import Finding, WorkbookError
 
 
+class Refused(click.ClickException):
+    """A refused operation: one Chinese line, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"错误: {self.format_message()}", err=True)
+
+
 def _echo_findings(findings: list[Finding], limit: int = 200) -> None:
     for finding in findings[:limit]:
         click.echo(str(finding), err=True)
@@ -77,7 +84,7 @@ def new(path: Path, lang: str, force: bool) -> None:
     from .template import write_workbook
 
     if path.exists() and not force:
-        raise click.ClickException(f"{path} 已存在;加 --force 覆盖")
+        raise Refused(f"{path} 已存在;加 --force 覆盖")
     write_workbook(path, lang)
     click.echo(f"已生成空白工作簿 {path}")
 
@@ -87,7 +94,8 @@ def new(path: Path, lang: str, force: bool) -> None:
 @click.option("--clients", default=300, show_default=True, type=click.IntRange(1), help="Number of clients.")
 @click.option("--agents", default=5, show_default=True, type=click.IntRange(1), help="Number of agents.")
 @click.option("--seed", default=1, show_default=True, help="Random seed: the same seed gives the same workbook.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Sheet names and headers in Chinese or English.")
 @today_option
 @friendly
 def sample(path: Path, clients: int, agents: int, seed: int, lang: str, today: str | None) -> None:
@@ -155,7 +163,7 @@ def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | 
     try:
         result = refresh_file(path, agent, _today(today), days)
     except RefreshError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     _echo_findings(result.findings, limit=20)
     if not quiet:
         late = int((result.tasks["overdue_days"] > 0).sum())
@@ -228,7 +236,7 @@ def build_addin_command(out: Path, ribbon: Path | None) -> None:
     try:
         path = build_addin(out, ribbon)
     except AddinError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     click.echo(f"已生成加载项 {path}")
 
 

@@ -1,0 +1,36 @@
+"""`--help` is the first manual and the README shows every command (sqlite-utils' test_docs)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from xlcrm.cli import cli
+
+from .conftest import ROOT
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_every_command_is_known():
+    assert COMMANDS == ["build-addin", "new", "refresh", "sample", "validate", "weekly"]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_command_has_help_with_an_example_and_is_in_the_readme(name):
+    command = cli.commands[name]
+    assert command.help and "Example:" in command.help
+    for param in command.params:
+        if param.name not in ("path", "out"):
+            assert getattr(param, "help", None), f"{name} --{param.name} has no help"
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0
+    assert f"### `xlcrm {name}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    commands = [line for line in readme[:12] if line.startswith("python3 -m venv")]
+    assert len(commands) == 2
+    assert "xlcrm weekly workbook/sample.xlsx" in commands[0]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
