@@ -36,8 +36,9 @@ def client(cid: str, **kw) -> dict:
     return base
 
 
-def make_workbook(path: Path, clients=(), contacts=(), referrals=(), key_dates=(), agents=None,
-                  rules=None, templates=None, lang="zh") -> Path:
+def sheet_rows(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, rules=None,
+               templates=None) -> dict[str, list[tuple]]:
+    """Rows by sheet key from dicts; 规则 and 短信模板 only when given."""
     data = {
         "clients": rows(schema.CLIENTS, list(clients)),
         "contacts": rows(schema.CONTACTS, list(contacts)),
@@ -49,7 +50,11 @@ def make_workbook(path: Path, clients=(), contacts=(), referrals=(), key_dates=(
         data["rules"] = rules
     if templates is not None:
         data["templates"] = templates
-    write_workbook(path, lang, data)
+    return data
+
+
+def make_workbook(path: Path, lang="zh", **sheets) -> Path:
+    write_workbook(path, lang, sheet_rows(**sheets))
     return path
 
 
@@ -96,18 +101,7 @@ def book_of(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, ru
     from xlcrm.loader import Book, read_sheet
     from xlcrm.template import default_rows
 
-    data = {
-        "clients": rows(schema.CLIENTS, list(clients)),
-        "contacts": rows(schema.CONTACTS, list(contacts)),
-        "referrals": rows(schema.REFERRALS, list(referrals)),
-        "key_dates": rows(schema.KEY_DATES, list(key_dates)),
-        "agents": rows(schema.AGENTS, list(AGENTS if agents is None else agents)),
-        **default_rows(),
-    }
-    if rules is not None:
-        data["rules"] = rules
-    if templates is not None:
-        data["templates"] = templates
+    data = default_rows() | sheet_rows(clients, contacts, referrals, key_dates, agents, rules, templates)
     frames, letters = {}, {}
     for sheet in schema.USER_SHEETS:
         raw = [[c.zh for c in sheet.columns]] + [list(r) for r in data[sheet.key]]

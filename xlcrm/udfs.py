@@ -45,46 +45,37 @@ def _today() -> date:
     return date.today()
 
 
-@xw.func
-@xw.arg("clients", ndim=2)
-@xw.arg("referrals", ndim=2)
-@xw.arg("contacts", ndim=2)
-@xw.arg("rules", ndim=2)
-@_excel_safe
+def _table_udf(*tables: str) -> Callable:
+    """@xw.func with 2-D ranges for the table arguments (and `rules`), errors as text."""
+
+    def decorate(func: Callable) -> Callable:
+        func = _excel_safe(func)
+        for name in (*tables, "rules"):
+            func = xw.arg(name, ndim=2)(func)
+        return xw.func(func)
+
+    return decorate
+
+
+@_table_udf("clients", "referrals", "contacts")
 def crm_class(clients, referrals=None, contacts=None, today=None, rules=None):
     """Class A/B/C/D of every client row (DOMAIN: Classification)."""
     return ranges.class_column(clients, referrals, contacts, today, rules, _today())
 
 
-@xw.func
-@xw.arg("clients", ndim=2)
-@xw.arg("referrals", ndim=2)
-@xw.arg("contacts", ndim=2)
-@xw.arg("rules", ndim=2)
-@_excel_safe
+@_table_udf("clients", "referrals", "contacts")
 def crm_class_reason(clients, referrals=None, contacts=None, today=None, rules=None):
     """Why each client has its class (`A: 推荐成交2位`)."""
     return ranges.class_column(clients, referrals, contacts, today, rules, _today(), with_reason=True)
 
 
-@xw.func
-@xw.arg("clients", ndim=2)
-@xw.arg("referrals", ndim=2)
-@xw.arg("contacts", ndim=2)
-@xw.arg("rules", ndim=2)
-@_excel_safe
+@_table_udf("clients", "referrals", "contacts")
 def crm_status(clients, referrals=None, contacts=None, today=None, rules=None):
     """正常 / 今日到期 / 逾期N天 / 沉睡 / 勿扰 / 流失 for every client row."""
     return ranges.status_column(clients, referrals, contacts, today, rules, _today())
 
 
-@xw.func
-@xw.arg("clients", ndim=2)
-@xw.arg("referrals", ndim=2)
-@xw.arg("contacts", ndim=2)
-@xw.arg("key_dates", ndim=2)
-@xw.arg("rules", ndim=2)
-@_excel_safe
+@_table_udf("clients", "referrals", "contacts", "key_dates")
 def crm_next(clients, referrals=None, contacts=None, today=None, key_dates=None, rules=None):
     """The next step of every client row: `2026-11-24 维护电话`."""
     return ranges.next_column(clients, referrals, contacts, today, key_dates, rules, _today())
