@@ -27,7 +27,7 @@ import pandas as pd
 
 from .calendar import WorkCalendar, calendar_for, lunar_label, occurrences
 from .classify import classify, is_deal_client
-from .frames import lookup
+from .frames import lookup, plain
 from .loader import Book
 from .messages import Messages, variables
 from .rules import Rules
@@ -324,7 +324,7 @@ def persistence(ctx: Context) -> pd.DataFrame:
             & (cl["reached_count"] < need) & (cl["status"] != "沉睡") & cl["last_reached"].notna()]
     c = ctx.contacts
     planned = c[c["next_follow_up"].notna()].groupby("client_id")["next_follow_up"].last()
-    planned = planned.reindex(cl.index)
+    planned = plain(planned).reindex(cl.index)
     use_plan = planned.notna() & (planned > cl["last_reached"])
     fallback = cl["last_reached"] + pd.Timedelta(days=ctx.rules["persistence_days"])
     due = planned.where(use_plan, fallback).dt.normalize()
@@ -342,7 +342,7 @@ def surveys(ctx: Context) -> pd.DataFrame:
     deal = cl["last_deal_date"].dropna().dt.normalize()
     due = deal + pd.Timedelta(days=rules["survey_days"])
     c = ctx.contacts
-    done = c[(c["purpose"] == "满意度回访") & reached(c)].groupby("client_id")["date"].max().reindex(deal.index)
+    done = plain(c[(c["purpose"] == "满意度回访") & reached(c)].groupby("client_id")["date"].max()).reindex(deal.index)
     keep = (done.isna() | (done < deal)) & (due >= ctx.today - pd.Timedelta(days=rules["catch_up_days"]))
     parts = [_tasks(deal.index[keep].to_numpy(), due[keep].to_numpy(), 9, "满意度回访", "满意度回访", "电话",
                     ("成交(" + _md(deal[keep]) + f")后{rules['survey_days']}天满意度回访").to_numpy())]
@@ -371,7 +371,7 @@ def care_sms(ctx: Context) -> pd.DataFrame:
         step = max(1, length // per_month)
         month_end = month + pd.Timedelta(days=length - 1)
         sent = sms[(sms["date"] >= month) & (sms["date"] <= month_end + DAY)].groupby("client_id").size()
-        sent = sent.reindex(cl.index, fill_value=0).to_numpy()
+        sent = plain(sent).reindex(cl.index, fill_value=0).to_numpy()
         for i in range(per_month):
             day = np.minimum(i * step + offset % step, length - 1)
             due = month + pd.to_timedelta(day, unit="D")
@@ -395,7 +395,7 @@ def make_context(book: Book, rules: Rules, today: date, days: int,
     contacts = book.contacts
     contacts = contacts[contacts["date"] < today_ts + DAY]  # a touch logged for tomorrow hasn't happened
     clients = clients if clients is not None else analyse(book, rules, today)
-    last_ts = contacts[reached(contacts)].groupby("client_id")["date"].max()
+    last_ts = plain(contacts[reached(contacts)].groupby("client_id")["date"].max())
     return Context(book, rules, today_ts, end, clients, contacts,
                    calendar_for(today - timedelta(days=60), end.date() + timedelta(days=120)), last_ts)
 

@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .frames import lookup
+from .frames import lookup, plain
 from .loader import Book
 from .rules import Rules
 
@@ -65,7 +65,7 @@ def classify(book: Book, rules: Rules, today: date) -> pd.DataFrame:
     since = pd.Timestamp(today) - pd.Timedelta(days=rules["activity_days"])
     acts = contacts[(contacts["channel"] == "活动") & (contacts["date"] >= since)
                     & (contacts["date"] <= pd.Timestamp(today) + pd.Timedelta(days=1))]
-    activities = acts.groupby("client_id").size().reindex(clients.index, fill_value=0)
+    activities = plain(acts.groupby("client_id").size()).reindex(clients.index, fill_value=0)
 
     deal = is_deal_client(clients)
     deal_ltv = ltv[deal]

@@ -196,17 +196,16 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
 
     monday = week_monday(_today(week)) if week else coming_monday(_today(today))
     bar = None
-    if not quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=0, unit="位顾问", desc="生成周报", file=sys.stderr, leave=False)
 
     def progress(event: str, total: int = 0) -> None:
-        if bar is None:
+        nonlocal bar
+        if quiet:
             return
         if event == "start":
-            bar.reset(total=total)
-        else:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="位顾问", desc="生成周报", file=sys.stderr, leave=False)
+        elif bar is not None:
             bar.update(1)
 
     result = run_weekly(path, out_dir, monday, jobs, progress)

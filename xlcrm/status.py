@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from .frames import plain
 from .loader import Book
 from .rules import Rules
 from .schema import NOT_REACHED
@@ -51,8 +52,8 @@ def status(book: Book, rules: Rules, classes: pd.DataFrame, today: date) -> pd.D
     contacts = book.contacts
     today_ts = pd.Timestamp(today)
     touches = contacts[reached(contacts) & (contacts["date"] < today_ts + pd.Timedelta(days=1))]
-    last = touches.groupby("client_id")["date"].max().reindex(clients.index)
-    reached_count = touches.groupby("client_id").size().reindex(clients.index, fill_value=0)
+    last = plain(touches.groupby("client_id")["date"].max()).reindex(clients.index)
+    reached_count = plain(touches.groupby("client_id").size()).reindex(clients.index, fill_value=0)
     first = clients["first_contact"].where(clients["first_contact"] <= today_ts)
     last_reached = pd.concat([last.dt.normalize(), first.dt.normalize()], axis=1).max(axis=1)
     days_since = (today_ts - last_reached).dt.days
