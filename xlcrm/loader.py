@@ -110,6 +110,16 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+_BAD = object()
+
+
+def _date_or_bad(value: Any) -> Any:
+    try:
+        return parse_date(value)
+    except (ValueError, OverflowError):
+        return _BAD
+
+
 def _number(value: Any) -> float | None:
     if value is None or value == "":
         return None
@@ -177,7 +187,12 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
             positions.setdefault(aliases[value.strip()], j)
     body = rows[header_at + 1:]
     first_row = header_at + 2  # Excel rows are 1-based, plus the header
-    keep = [i for i, r in enumerate(body) if any(v not in ("", None) for v in r)]
+    keep = [i for i, r in enumerate(body) if any(v != "" and v is not None for v in r)]
+    width = max((len(r) for r in rows), default=0)
+    kept = body if len(keep) == len(body) else [body[i] for i in keep]
+    # One transpose in C instead of a Python loop per column (UDF ranges may be ragged).
+    columns = list(zip(*(r if len(r) == width else list(r) + [None] * (width - len(r)) for r in kept),
+                       strict=True)) if kept else [() for _ in range(width)]
     letters = {key: column_letter(j) for key, j in positions.items()}
     for col in sheet.columns:
         if col.required and col.key not in positions:
@@ -186,7 +201,7 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
     data: dict[str, Any] = {"_row": [first_row + i for i in keep]}
     for col in sheet.columns:
         j = positions.get(col.key)
-        raw = [body[i][j] if j < len(body[i]) else None for i in keep] if j is not None else [None] * len(keep)
+        raw = list(columns[j]) if j is not None else [None] * len(keep)
         values, bad = _convert(col, raw)
         for i, message in bad:
             findings.append(Finding(name, f"{letters[col.key]}{first_row + keep[i]}", message))
@@ -213,13 +228,13 @@ def _convert(col: schema.Column, raw: list[Any]):
     """Convert one column's raw values; returns (values, [(index, message)])."""
     bad: list[tuple[int, str]] = []
     if col.kind == "date":
-        out: list[Any] = []
-        for i, v in enumerate(raw):
-            try:
-                out.append(parse_date(v))
-            except (ValueError, OverflowError):
-                bad.append((i, f"{col.zh} '{v}' 不是日期"))
-                out.append(None)
+        # Most cells are real dates already: only the others go through parse_date.
+        out: list[Any] = [v if v.__class__ is datetime else None if v is None or v.__class__ is str and not v
+                          else _date_or_bad(v) for v in raw]
+        for i, v in enumerate(out):
+            if v is _BAD:
+                bad.append((i, f"{col.zh} '{raw[i]}' 不是日期"))
+                out[i] = None
         return out, bad
     if col.kind == "monthday":
         full: list[Any] = []
@@ -249,7 +264,8 @@ def _convert(col: schema.Column, raw: list[Any]):
                 number = None
             out.append(number)
         return out, bad
-    out = [_text(v) for v in raw]
+    # Strings (nearly every cell) stay inline; numbers and dates go through _text.
+    out = [(v.strip() or None) if v.__class__ is str else _text(v) for v in raw]
     if col.kind == "enum":
         allowed = set(col.choices)
         for i, v in enumerate(out):
