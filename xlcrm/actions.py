@@ -27,7 +27,7 @@ import pandas as pd
 
 from .calendar import WorkCalendar, calendar_for, lunar_label, occurrences
 from .classify import classify, is_deal_client
-from .frames import lookup, plain
+from .frames import client_table, lookup, plain
 from .loader import Book
 from .messages import Messages, variables
 from .rules import Rules
@@ -44,7 +44,7 @@ DAY = pd.Timedelta(days=1)
 
 def analyse(book: Book, rules: Rules, today: date) -> pd.DataFrame:
     """Every client with its class and status: the frame the board and tasks start from."""
-    clients = book.clients.drop_duplicates("client_id").set_index("client_id")
+    clients = client_table(book.clients)
     classes = classify(book, rules, today)
     states = status(book, rules, classes, today)
     return clients.join(classes).join(states)
@@ -213,7 +213,7 @@ def holidays(ctx: Context) -> pd.DataFrame:
     n_days = ctx.rules["holiday_visit_workdays"]
     horizon = ctx.end + pd.Timedelta(days=60)
     parts = []
-    order = cl.sort_values(["agent"]).groupby("agent", sort=False).cumcount()
+    order = cl.sort_values(["agent"]).groupby("agent", sort=False, dropna=False).cumcount()
     for name, first in ctx.cal.holiday_starts(ctx.rules["holidays"], ctx.today.date(), horizon.date()):
         eve = pd.Timestamp(first) - DAY
         a = cl[cl["client_class"] == "A"]
@@ -307,7 +307,7 @@ def sleeping(ctx: Context) -> pd.DataFrame:
     days = [pd.Timestamp(d) for d in ctx.cal.working_days(ctx.today.date(), ctx.end.date())]
     if cl.empty or not days:
         return pd.DataFrame()
-    slot = cl.groupby("agent", sort=False).cumcount() // ctx.rules["sleeping_per_day"]
+    slot = cl.groupby("agent", sort=False, dropna=False).cumcount() // ctx.rules["sleeping_per_day"]
     cl = cl[slot < len(days)]
     slot = slot[slot < len(days)]
     why = np.where(cl["last_reached"].isna(), "沉睡客户: 从未有效联系",
@@ -400,6 +400,14 @@ def make_context(book: Book, rules: Rules, today: date, days: int,
                    calendar_for(today - timedelta(days=60), end.date() + timedelta(days=120)), last_ts)
 
 
+def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
+    """values[at] where at >= 0 (an index from get_indexer), `default` where the key was unknown."""
+    out = np.full(len(at), default, dtype=object)
+    found = at >= 0
+    out[found] = values[at[found]]
+    return out
+
+
 def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
                  clients: pd.DataFrame | None = None, agent: str | None = None,
                  messages: Messages | None = None) -> pd.DataFrame:
@@ -417,13 +425,13 @@ def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
     info = ctx.clients
     keep = tasks["keep"].fillna(False).astype(bool) if "keep" in tasks else pd.Series(False, index=tasks.index)
     at = info.index.get_indexer(tasks["client_id"].to_numpy())
-    active = np.where(at >= 0, info["active"].to_numpy()[at], False).astype(bool)
+    active = _take(info["active"].to_numpy(), at, False).astype(bool)
     tasks = tasks[keep.to_numpy() | active]
     at = info.index.get_indexer(tasks["client_id"].to_numpy())  # one hash lookup for all columns
     for col in ("name", "phone", "agent", "client_class"):
         # Referral tasks bring their own name, phone and agent (the referred person's).
         values = info[col].to_numpy()
-        mapped = pd.Series(np.where(at >= 0, values[at], None), index=tasks.index, dtype=object)
+        mapped = pd.Series(_take(values, at, None), index=tasks.index, dtype=object)
         tasks[col] = tasks[col].where(tasks[col].notna(), mapped) if col in tasks else mapped
     if agent is not None:
         tasks = tasks[tasks["agent"] == agent]

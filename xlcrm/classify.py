@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .frames import lookup, plain
+from .frames import client_table, lookup, plain
 from .loader import Book
 from .rules import Rules
 
@@ -32,7 +32,7 @@ def referred_deals(book: Book) -> pd.DataFrame:
     """Per referrer: number of referred deals and the value they brought."""
     refs = book.referrals
     closed = refs[refs["state"] == "已成交"]
-    values = book.clients.drop_duplicates("client_id").set_index("client_id")["deal_value"]
+    values = client_table(book.clients)["deal_value"]
     brought = lookup(closed["referred_client_id"], values).fillna(0.0)
     out = pd.DataFrame({"referrer_id": closed["referrer_id"].to_numpy(), "value": brought.to_numpy()})
     return out.groupby("referrer_id").agg(referred_deals=("value", "size"), referred_value=("value", "sum"))
@@ -56,7 +56,7 @@ def referral_grade(clients: pd.DataFrame) -> pd.Series:
 
 
 def classify(book: Book, rules: Rules, today: date) -> pd.DataFrame:
-    clients = book.clients.drop_duplicates("client_id").set_index("client_id")
+    clients = client_table(book.clients)
     refs = referred_deals(book).reindex(clients.index)
     n_ref = refs["referred_deals"].fillna(0).astype(int)
     ltv = clients["deal_value"].fillna(0.0) + refs["referred_value"].fillna(0.0)

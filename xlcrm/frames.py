@@ -24,3 +24,9 @@ def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
     """
     table = plain(table)
     return pd.Series(table.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=table.dtype)
+
+
+def client_table(clients: pd.DataFrame) -> pd.DataFrame:
+    """The 客户 frame keyed by 客户编号: rows without an id are left out (validate reports
+    them) and a duplicated id counts once, its first row."""
+    return clients[clients["client_id"].notna()].drop_duplicates("client_id").set_index("client_id")

@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .frames import plain
+from .frames import client_table, plain
 from .loader import Book
 from .rules import Rules
 from .schema import NOT_REACHED
@@ -47,7 +47,7 @@ def inactive(clients: pd.DataFrame) -> pd.Series:
 
 def status(book: Book, rules: Rules, classes: pd.DataFrame, today: date) -> pd.DataFrame:
     """Frame indexed by client_id: last_reached, days_since, cadence, due, status, overdue_days."""
-    clients = book.clients.drop_duplicates("client_id").set_index("client_id")
+    clients = client_table(book.clients)
     mark_reached(book)
     contacts = book.contacts
     today_ts = pd.Timestamp(today)
