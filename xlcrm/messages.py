@@ -50,10 +50,10 @@ _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 def salutation(name: str | None, gender: str | None) -> str:
-    """王先生 / 李女士 / 欧阳女士; the full name when the gender is unknown."""
+    """王先生 / 李女士 / 欧阳女士; the full name when the gender is unknown; "" without a name."""
     name = (name or "").strip()
     if not name:
-        return "您"
+        return ""  # "{{称呼}}您好" then reads "您好"
     if gender not in ("男", "女"):
         return name
     surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
