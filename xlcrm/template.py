@@ -94,7 +94,8 @@ def write_sheet(wb: xlsxwriter.Workbook, fmt: Formats, sheet: Sheet, rows: Seque
         j = sheet.keys.index("agent")
         ws.data_validation(1, j, MAX_ROW, j, {
             "validate": "list", "source": _agent_list_source(lang),
-            "error_title": "负责顾问", "error_message": "负责顾问必须是「顾问」表中的人",
+            "error_title": sheet.column("agent").zh,
+            "error_message": f"{sheet.column('agent').zh}必须是「{schema.AGENTS.name(lang)}」表中的人",
         })
     write_rows(ws, sheet, rows, formats)
     if sheet.key == "my_tasks":

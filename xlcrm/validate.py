@@ -62,7 +62,7 @@ def check_agents(book: Book) -> list[Finding]:
     known = set(book.agents["agent"].dropna())
     bad = clients["agent"].notna() & ~clients["agent"].isin(known)
     return [Finding(book.sheet_name("clients"), book.cell("clients", "agent", row),
-                    f"负责顾问 '{agent}' 不在「{book.sheet_name('agents')}」表中")
+                    f"{schema.CLIENTS.column('agent').zh} '{agent}' 不在「{book.sheet_name('agents')}」表中")
             for agent, row in zip(clients.loc[bad, "agent"], clients.loc[bad, "_row"], strict=True)]
 
 
