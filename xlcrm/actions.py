@@ -469,10 +469,9 @@ def drafts(tasks: pd.DataFrame, clients: pd.DataFrame, messages: Messages) -> pd
     company = lookup(sms["client_id"], clients["company"])
     cols = {c: sms[c] if c in sms else pd.Series("", index=sms.index) for c in ("holiday", "who", "type")}
     texts = []
-    for i, (kind, name, sex, agent, due, comp, hol, who, typ) in enumerate(zip(
+    for kind, name, sex, agent, due, comp, hol, who, typ in zip(
             sms["kind"], sms["name"], gender, sms["agent"], sms["due"], company,
-            cols["holiday"], cols["who"], cols["type"], strict=True)):
-        del i
+            cols["holiday"], cols["who"], cols["type"], strict=True):
         texts.append(messages.render(kind, variables(
             name, sex if isinstance(sex, str) else None, agent, due.date(),
             comp if isinstance(comp, str) else None, hol if isinstance(hol, str) else "",

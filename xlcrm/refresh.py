@@ -7,6 +7,7 @@ through xlwings).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,7 @@ from .actions import analyse, board, drafts, next_actions
 from .loader import Book, load
 from .messages import Messages
 from .records import Finding
-from .rules import Rules, read_rules
+from .rules import read_rules
 from .validate import fatal, validate
 from .writers import RefreshError, replace_owned_sheets
 
@@ -92,8 +93,6 @@ def resolve_agent(book: Book, agent: str | None, login: str | None = None) -> st
 
 def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None, today: date,
                     days: int | None = None, login: str | None = None) -> RefreshResult:
-    import time
-
     findings = load_findings + validate(book)
     if fatal(findings):
         raise RefreshError("; ".join(str(f) for f in fatal(findings)[:5]))
@@ -115,8 +114,6 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
 def refresh_file(path: str | Path, agent: str | None, today: date, days: int | None = None,
                  login: str | None = None) -> RefreshResult:
     """Load, compute and write 我的任务 and 客户看板 into the workbook at `path`."""
-    import time
-
     path = Path(path)
     t0 = time.perf_counter()
     book, findings = load(path)
@@ -126,7 +123,3 @@ def refresh_file(path: str | Path, agent: str | None, today: date, days: int | N
     replace_owned_sheets(path, {"my_tasks": result.task_rows, "board": result.board_rows})
     result.timings.update(read=t1 - t0, write=time.perf_counter() - t2)
     return result
-
-
-def rules_of(book: Book) -> Rules:
-    return read_rules(book.frames.get("rules"), book.sheet_name("rules"))[0]

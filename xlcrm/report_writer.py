@@ -19,7 +19,7 @@ import pandas as pd
 import xlsxwriter
 
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
-from .weekly import FOREIGN, AgentWeek, WeekInfo, WeeklyPlan, day_label
+from .weekly import FOREIGN, REFERRAL_KINDS, AgentWeek, WeekInfo, WeeklyPlan, day_label
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 SUMMARY_NAME = "团队汇总"
@@ -162,7 +162,7 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     s = Sheet(book, "转介绍跟进", title, [("推荐编号", 10), ("推荐人", 9), ("推荐人编号", 11), ("被推荐人", 12),
                                          ("被推荐人电话", 14), ("推荐日期", 11), ("状态", 8), ("已反馈推荐人", 12),
                                          ("本周任务", 40)])
-    ref_tasks = week.plan[week.plan["kind"].isin(("转介绍联系", "转介绍反馈", "转介绍感谢"))]
+    ref_tasks = week.plan[week.plan["kind"].isin(REFERRAL_KINDS)]
     by_referrer = ref_tasks.groupby("client_id")["task"].apply(lambda x: "; ".join(dict.fromkeys(x)))
     for r in week.referrals.itertuples(index=False):
         todo = by_referrer.get(r.referral_id, "") or by_referrer.get(r.referrer_id, "")
@@ -212,7 +212,6 @@ def write_team_summary(path: Path, plan: WeeklyPlan, summary: dict[str, pd.DataF
     funnel = summary["funnel"]
     s = Sheet(book, "转介绍漏斗", title, [("顾问", 10), ("推荐", 7), ("联系", 7), ("到访", 7), ("成交", 7),
                                          ("联系率", 8), ("到访率", 8), ("成交率", 8)])
-    first = s.row
     for row in funnel.itertuples(index=False):
         s.write(list(row), formats=[None] * 5 + [book.percent] * 3)
     totals = [funnel[c].sum() for c in ("推荐", "联系", "到访", "成交")]
@@ -227,7 +226,6 @@ def write_team_summary(path: Path, plan: WeeklyPlan, summary: dict[str, pd.DataF
     chart.set_y_axis({"reverse": True})
     chart.set_legend({"none": True})
     s.ws.insert_chart(f"A{s.row + 2}", chart, {"x_scale": 1.4})
-    del first
 
     churn = summary["churn"]
     headers = [("顾问", 10)] + [(str(c), 8) for c in churn.columns[1:]]

@@ -33,7 +33,6 @@ CHURN_REASONS = ("价格", "服务", "产品", "利益", "自然", "其他")
 KEYDATE_KINDS = ("家人生日", "纪念日", "乔迁", "升学", "公司庆典", "其他")
 # Outcomes that mean the client was *not* reached: such a touch is no maintenance.
 NOT_REACHED = ("未接通", "拒接", "空号")
-TASK_PRIORITIES = ("最高", "高", "中", "低")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from .rules import Rules
 from .schema import NOT_REACHED
 
 ONE_WAY = ("短信", "邮件")
-STATUS_ORDER = ("流失", "勿扰", "沉睡", "逾期", "今日到期", "正常")
 
 
 def reached(contacts: pd.DataFrame) -> pd.Series:
