@@ -17,7 +17,7 @@ def generate(path: Path = BIG, clients: int = CLIENTS, agents: int = AGENTS) -> 
     """Write the big sample with the CLI; returns the seconds it took."""
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "xlcrm.cli", "sample", str(path), "--clients", str(clients),
+    subprocess.run([sys.executable, "-m", "xlcrm", "sample", str(path), "--clients", str(clients),
                     "--agents", str(agents), "--seed", "1", "--today", TODAY], check=True)
     return time.perf_counter() - start
 

@@ -13,7 +13,7 @@ import openpyxl
 from _common import AGENTS, BIG, CLIENTS, generate, timed
 from python_calamine import CalamineWorkbook
 
-from xlcrm.loader import load
+from xlcrm.io.loader import load
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ from datetime import date
 
 from _common import OUT, ensure_big, timed
 
-from xlcrm.loader import load
-from xlcrm.refresh import compute_refresh
-from xlcrm.writers import replace_owned_sheets
+from xlcrm.doors.refresh import compute_refresh
+from xlcrm.io.loader import load
+from xlcrm.io.package import replace_owned_sheets
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import openpyxl
 from _common import OUT, TODAY, ensure_big, timed
 from python_calamine import CalamineWorkbook
 
-from xlcrm.weekly_run import run_weekly
+from xlcrm.doors.weekly_run import run_weekly
 
 
 def count_cells(folder) -> tuple[int, int]:
@@ -58,7 +58,7 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     times: dict[str, float] = {}
     with timed(f"xlcrm weekly end to end (CLI, --jobs {args.jobs})", times):
-        subprocess.run([sys.executable, "-m", "xlcrm.cli", "weekly", str(big), "--out", str(out),
+        subprocess.run([sys.executable, "-m", "xlcrm", "weekly", str(big), "--out", str(out),
                         "--week", TODAY, "--jobs", str(args.jobs), "-q"], check=True, stdout=subprocess.DEVNULL)
     stages = run_weekly(big, OUT / "weekly-stages", date(2026, 11, 23), args.jobs).timings
     for stage, seconds in stages.items():

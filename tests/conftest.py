@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from xlcrm import schema
-from xlcrm.loader import load
-from xlcrm.template import write_workbook
+from xlcrm.io import schema
+from xlcrm.io.loader import load
+from xlcrm.io.template import write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)  # a Monday
@@ -65,7 +65,7 @@ def make_book(tmp_path: Path, **kw):
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xlcrm.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "xlcrm", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, timeout=600)
 
 
@@ -89,7 +89,7 @@ def to_pdf(path: Path, outdir: Path, infilter: str | None = None) -> Path:
 @pytest.fixture(scope="session")
 def sample_path(tmp_path_factory) -> Path:
     """A freshly generated 300-client sample (the same as workbook/sample.xlsx)."""
-    from xlcrm.sample import write_sample
+    from xlcrm.io.sample import write_sample
 
     path = tmp_path_factory.mktemp("sample") / "sample.xlsx"
     write_sample(path, 300, 5, 1, TODAY)
@@ -98,8 +98,8 @@ def sample_path(tmp_path_factory) -> Path:
 
 def book_of(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, rules=None, templates=None):
     """A Book built in memory through the loader's own row reader (no file)."""
-    from xlcrm.loader import Book, read_sheet
-    from xlcrm.template import default_rows
+    from xlcrm.io.loader import new_book, read_sheet
+    from xlcrm.io.template import default_rows
 
     data = default_rows() | sheet_rows(clients, contacts, referrals, key_dates, agents, rules, templates)
     frames, letters = {}, {}
@@ -108,4 +108,4 @@ def book_of(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, ru
         frame, cols, findings = read_sheet(raw, sheet, sheet.zh)
         assert not findings, findings
         frames[sheet.key], letters[sheet.key] = frame, cols
-    return Book(frames, {s.key: s.zh for s in schema.SHEETS}, letters)
+    return new_book(frames, letters=letters)

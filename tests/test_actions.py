@@ -8,10 +8,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlcrm.actions import next_actions
-from xlcrm.calendar import lunar_to_solar, occurrences, solar_to_lunar
-from xlcrm.messages import Messages, salutation
-from xlcrm.rules import DEFAULT_RULES
+from xlcrm.core.calendar import lunar_to_solar, occurrences, solar_to_lunar
+from xlcrm.core.messages import Messages, salutation
+from xlcrm.core.rules import DEFAULT_RULES
+from xlcrm.core.tasks import next_actions
 
 from .conftest import TODAY, book_of, client
 
@@ -261,7 +261,7 @@ def test_salutation():
 def test_template_error_and_unsafe_template_fall_back_with_a_finding():
     book = book_of(clients=[client("K1", birthday="11-24", class_override="D")], contacts=[recent("K1")],
                    templates=[("生日祝福", "{{ 称呼 ")])
-    from xlcrm.refresh import messages_for
+    from xlcrm.doors.refresh import messages_for
 
     messages = messages_for(book)
     t = only(tasks_of(book, messages=messages), "生日祝福")

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlcrm.actions import analyse
-from xlcrm.rules import DEFAULT_RULES, read_rules
+from xlcrm.core.analysis import analyse
+from xlcrm.core.rules import DEFAULT_RULES, read_rules
 
 from .conftest import TODAY, book_of, client
 

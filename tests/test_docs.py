@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from xlcrm.cli import cli
+from xlcrm.doors.cli import cli
 
 from .conftest import ROOT
 
@@ -34,3 +34,18 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     assert len(commands) == 2
     assert "xlcrm weekly workbook/sample.xlsx" in commands[0]
     assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_rules_guide_names_every_rule_and_every_task_kind():
+    from xlcrm.core import vocab
+    from xlcrm.core.rules import RULE_DESCS
+
+    guide = (ROOT / "docs" / "规则说明.md").read_text(encoding="utf-8")
+    missing = [r.key for r in RULE_DESCS if f"| {r.key} |" not in guide]
+    missing += [k.name for k in vocab.TASK_KINDS if f"| {k.name} |" not in guide]
+    assert missing == []
+
+
+def test_readme_and_docs_stand_alone():
+    for path in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
+        assert "../shared" not in path.read_text(encoding="utf-8"), path

@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from defusedxml import ElementTree
 
-from xlcrm import udfs
-from xlcrm.excel import FileTarget, as_text_for_excel, run_refresh
+from xlcrm.doors import udfs
+from xlcrm.doors.excel import FileTarget, as_text_for_excel, run_refresh
 
 from .conftest import ROOT, TODAY, client, make_workbook, run_cli, to_pdf
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlcrm.dates import parse_date, parse_month_day
+from xlcrm.io.dates import parse_date, parse_month_day
 
 from .conftest import client, make_book
 

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 import xlwings
 
-from xlcrm import schema
-from xlcrm.template import write_workbook
+from xlcrm.io import schema
+from xlcrm.io.template import write_workbook
 
 from .conftest import TODAY, client, make_workbook, rows, run_cli, to_pdf
 
@@ -23,7 +23,7 @@ def parts(path: Path) -> dict[str, bytes]:
 
 
 def owned_parts(path: Path) -> set[str]:
-    from xlcrm.writers import sheet_parts, table_parts
+    from xlcrm.io.package import sheet_parts, table_parts
 
     with zipfile.ZipFile(path) as zf:
         names = sheet_parts(zf)

@@ -8,16 +8,18 @@ from defusedxml import ElementTree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xlcrm import schema
-from xlcrm.actions import analyse, board, next_actions
-from xlcrm.loader import Book, read_sheet
-from xlcrm.messages import Messages
-from xlcrm.refresh import frame_rows
-from xlcrm.rules import DEFAULT_RULES
-from xlcrm.template import default_rows
-from xlcrm.validate import validate
-from xlcrm.weekly import agent_weeks, team_summary, weekly_plan
-from xlcrm.writers import render_sheet
+from xlcrm.core.analysis import analyse
+from xlcrm.core.board import board
+from xlcrm.core.messages import Messages
+from xlcrm.core.rules import DEFAULT_RULES
+from xlcrm.core.tasks import next_actions
+from xlcrm.core.weekly import agent_weeks, team_summary, weekly_plan
+from xlcrm.doors.refresh import frame_rows
+from xlcrm.io import schema
+from xlcrm.io.loader import new_book, read_sheet
+from xlcrm.io.package import render_sheet
+from xlcrm.io.template import default_rows
+from xlcrm.io.validate import validate
 
 cell = st.one_of(
     st.none(), st.just(""), st.text(max_size=8), st.sampled_from(["=1+1", "+86", "-", "@x", "2024/3/5", "3月15日",
@@ -44,7 +46,7 @@ def test_garbage_cells_never_raise(clients, contacts, referrals, key_dates):
         raw = [[c.zh for c in sheet.columns]] + [list(r) for r in data[sheet.key]]
         frames[sheet.key], letters[sheet.key], found = read_sheet(raw, sheet, sheet.zh)
         findings += found
-    book = Book(frames, {s.key: s.zh for s in schema.SHEETS}, letters)
+    book = new_book(frames, letters=letters)
     findings += validate(book)
     for finding in findings:
         assert str(finding).startswith(finding.sheet + "!")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import openpyxl
 
-from xlcrm import schema
-from xlcrm.rules import RULES
+from xlcrm.core.rules import RULE_DESCS as RULES
+from xlcrm.io import schema
 
 from .conftest import run_cli, to_pdf
 

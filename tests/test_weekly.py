@@ -9,8 +9,8 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from xlcrm.report_writer import safe_filename
-from xlcrm.weekly import coming_monday, iso_week, week_monday
+from xlcrm.core.weekly import coming_monday, iso_week, week_monday
+from xlcrm.io.reports import safe_filename
 
 from .conftest import client, make_workbook, run_cli, to_pdf
 

@@ -11,6 +11,6 @@ __version__ = "0.1.0"
 
 def main() -> None:  # pragma: no cover - runs inside Excel; see excel.run_refresh
     """What the ribbon button runs: refresh the calling workbook's 我的任务."""
-    from .excel import main as excel_main
+    from .doors.excel import main as excel_main
 
     excel_main()

@@ -1,0 +1,5 @@
+"""`python -m xlcrm …` runs the `xlcrm` command."""
+
+from .doors.cli import cli
+
+cli()

@@ -1,0 +1,111 @@
+"""SMS drafts: the 短信模板 sheet rendered in a Jinja2 sandbox.
+
+Office staff edit the templates, so they render in a `SandboxedEnvironment`: a
+template can use variables and filters but cannot reach Python internals. A template
+that fails to parse or render becomes a finding naming it, and the task gets the
+shipped default text instead, so tasks always come out.
+
+Variables (Chinese names, as staff write them): 称呼, 姓名, 顾问, 节日, 日期, 单位, 对象.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .records import Finding
+
+# Compound surnames (复姓) that take two characters in a 称呼.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 司空 夏侯 令狐 端木 "
+    "轩辕 独孤 南宫 西门 百里 呼延 澹台 公冶 太史 申屠 闻人 赫连 万俟 钟离 宗政 濮阳 "
+    "淳于 单于 仲孙 亓官 司寇 子车 颛孙 巫马 公西 漆雕 乐正 壤驷 公良 拓跋 夹谷 宰父 "
+    "谷梁 段干 百里 东郭 南门 羊舌 微生 梁丘 左丘 东门 第五".split()
+)
+
+# Default template for every task kind; the template name is the task kind.
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "承诺反馈": "{{称呼}}您好，我是{{顾问}}。您之前关心的事情有了结果，我稍后给您去电详细说明。",
+    "来电路线": "{{称呼}}您好，我是{{顾问}}，感谢您的来电！我们的地址和乘车路线稍后发您，来之前给我打个电话，我在门口等您。",
+    "来访感谢": "{{称呼}}您好，我是{{顾问}}。感谢您今天抽空来访，有任何问题随时找我，祝您生活愉快！",
+    "成交祝贺": "{{称呼}}您好，恭喜您今天顺利签约！我是{{顾问}}，后续手续我会全程跟进，有事随时联系我。",
+    "生日祝福": "{{称呼}}您好，今天是您的生日，{{顾问}}祝您生日快乐，身体健康，万事如意！",
+    "生日邀请": "{{称呼}}您好，{{日期}}是您的生日，{{顾问}}想邀请您参加我们为您准备的小小庆祝，方便的话回个电话？",
+    "家人关怀": "{{称呼}}您好，{{日期}}是您{{对象}}的{{类型}}，{{顾问}}提前送上祝福，祝全家幸福安康！",
+    "节日祝福": "{{称呼}}您好，{{节日}}将至，{{顾问}}祝您和家人节日快乐，阖家幸福！",
+    "日常关怀": "{{称呼}}您好，我是{{顾问}}。最近天气变化大，注意添衣保暖；项目有新动态我会第一时间告诉您。",
+    "维护电话": "{{称呼}}您好，我是{{顾问}}，好久没联系了，最近一切都好吗？",
+    "转介绍联系": "{{称呼}}您好，我是{{顾问}}，您的朋友向我推荐了您，想跟您简单聊几句，您看什么时候方便？",
+    "转介绍反馈": "{{称呼}}您好，我是{{顾问}}。您推荐的朋友我已经联系上了，特向您反馈，感谢您的信任！",
+    "转介绍感谢": "{{称呼}}您好，您推荐的朋友已经顺利成交，{{顾问}}特别感谢您的支持！",
+    "唤醒沉睡": "{{称呼}}您好，我是{{顾问}}，好久不见！最近我们有一些新的优惠和服务，想跟您分享一下。",
+    "坚持跟进": "{{称呼}}您好，我是{{顾问}}，上次聊的事情您考虑得怎么样了？有问题随时找我。",
+    "满意度回访": "{{称呼}}您好，我是{{顾问}}，成交已经一个月了，想听听您对我们服务的意见和建议。",
+    "投诉跟进": "{{称呼}}您好，我是{{顾问}}，关于您反映的问题，我们正在处理，今天给您回电说明进展。",
+}
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def salutation(name: str | None, gender: str | None) -> str:
+    """王先生 / 李女士 / 欧阳女士; the full name when the gender is unknown; "" without a name."""
+    name = (name or "").strip()
+    if not name:
+        return ""  # "{{称呼}}您好" then reads "您好"
+    if gender not in ("男", "女"):
+        return name
+    surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
+    return surname + ("先生" if gender == "男" else "女士")
+
+
+class Messages:
+    """Compiled templates for one workbook; `render(kind, variables)` never raises."""
+
+    def __init__(self, templates: dict[str, str] | None = None, sheet: str = "短信模板",
+                 rows: dict[str, int] | None = None) -> None:
+        self.findings: list[Finding] = []
+        self._compiled = {}
+        self._sheet = sheet
+        self._rows = rows or {}
+        merged = dict(DEFAULT_TEMPLATES)
+        merged.update({k: v for k, v in (templates or {}).items() if v})
+        self._defaults = {k: _ENV.from_string(v) for k, v in DEFAULT_TEMPLATES.items()}
+        for name, body in merged.items():
+            try:
+                self._compiled[name] = _ENV.from_string(body)
+            except TemplateError as exc:
+                self._report(name, f"模板「{name}」有语法错误({exc}),已使用默认文案")
+
+    def _report(self, name: str, message: str) -> None:
+        cell = f"B{self._rows[name]}" if name in self._rows else ""
+        finding = Finding(self._sheet, cell, message, "warning", "template-invalid", "body")
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+    def render(self, kind: str, variables: dict[str, object]) -> str:
+        template = self._compiled.get(kind)
+        if template is not None:
+            try:
+                return template.render(variables)
+            except TemplateError as exc:  # includes SecurityError from the sandbox
+                self._report(kind, f"模板「{kind}」无法生成({type(exc).__name__}: {exc}),已使用默认文案")
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                self._report(kind, f"模板「{kind}」无法生成({exc}),已使用默认文案")
+        default = self._defaults.get(kind)
+        if default is None:
+            return ""
+        try:
+            return default.render(variables)
+        except TemplateError:
+            return ""
+
+
+def variables(name: str | None, gender: str | None, agent: str | None, when: date,
+              company: str | None = None, holiday: str = "", who: str = "", kind: str = "") -> dict:
+    return {
+        "称呼": salutation(name, gender), "姓名": name or "", "顾问": agent or "",
+        "节日": holiday, "日期": f"{when.month}月{when.day}日", "单位": company or "",
+        "对象": who or "家人", "类型": kind or "纪念日",
+    }

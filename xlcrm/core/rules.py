@@ -1,0 +1,127 @@
+"""The 规则 sheet: every default of DOMAIN.md, declared once.
+
+Each rule has a key (Chinese, as staff see it in 规则), an English alias, a default,
+a converter and a description. `read_rules(frame)` turns the 规则 sheet into a
+`Rules` mapping; a missing row falls back to the default and a bad value becomes a
+finding at its cell (e.g. `规则!B12`) while the default is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .records import Finding
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    parts = str(value).replace("，", ",").replace("、", ",").split(",")
+    out = tuple(p.strip() for p in parts if p.strip())
+    if not out:
+        raise ValueError("empty list")
+    return out
+
+
+def _positive_int(value: Any) -> int:
+    number = float(value)
+    if number != int(number) or number < 0:
+        raise ValueError(value)
+    return int(number)
+
+
+def _share(value: Any) -> float:
+    text = str(value).strip()
+    number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    if not 0 <= number <= 1:
+        raise ValueError(value)
+    return number
+
+
+@dataclass(frozen=True)
+class RuleDesc:
+    key: str
+    alias: str
+    default: Any
+    convert: Callable[[Any], Any]
+    description: str
+
+
+R = RuleDesc
+RULE_DESCS: tuple[RuleDesc, ...] = (
+    R("A类终生价值前比例", "a_top_share", 0.2, _share, "成交客户中终生价值排名前此比例的为A类(20%)"),
+    R("A类推荐成交人数", "a_referred_deals", 2, _positive_int, "推荐成交达到此人数的为A类"),
+    R("B类终生价值前比例", "b_top_share", 0.5, _share, "成交客户中终生价值排名前此比例的为B类(50%)"),
+    R("B类活动参与次数", "b_activities", 2, _positive_int, "近一年参加活动(方式=活动)达到此次数的为B类"),
+    R("活动统计天数", "activity_days", 365, _positive_int, "统计活动参与的回溯天数"),
+    R("A类联系周期天数", "cadence_a", 1, _positive_int, "A类客户电话维护周期(天)"),
+    R("B类联系周期天数", "cadence_b", 3, _positive_int, "B类客户电话维护周期(天),每周2-3次"),
+    R("C类联系周期天数", "cadence_c", 12, _positive_int, "C类客户电话维护周期(天),每月2-3次"),
+    R("D类联系周期天数", "cadence_d", 30, _positive_int, "D类客户只在销售节点联系,默认30天"),
+    R("沉睡天数", "sleeping_days", 90, _positive_int, "超过此天数没有有效联系(或从未联系)即为沉睡客户"),
+    R("即时短信补发天数", "missed_sms_days", 7, _positive_int, "首次来电/来访/成交后未发短信,此天数内提示补发"),
+    R("来电短信时限分钟", "first_call_sms_minutes", 10, _positive_int, "首次来电后多少分钟内发送路线短信"),
+    R("来访短信时限分钟", "first_visit_sms_minutes", 30, _positive_int, "首次来访后多少分钟内发送感谢短信"),
+    R("生日邀请提前天数", "birthday_invite_days", 21, _positive_int, "A类客户生日提前多少天邀请(2-3周)"),
+    R("覆盖节日", "holidays", ("春节", "端午节", "中秋节", "元旦", "国庆节"), _names, "节假日全覆盖的节日,逗号分隔"),
+    R("节前拜访工作日数", "holiday_visit_workdays", 3, _positive_int, "A类客户在节前几个工作日内带礼品拜访"),
+    R("转介绍联系天数", "referral_contact_days", 2, _positive_int, "新推荐在此天数内联系被推荐人"),
+    R("转介绍反馈天数", "referral_feedback_days", 3, _positive_int, "联系被推荐人后此天数内向推荐人反馈"),
+    R("沉睡唤醒每日上限", "sleeping_per_day", 5, _positive_int, "每位顾问每天最多安排的沉睡客户唤醒电话"),
+    R("坚持跟进次数", "persistence_followups", 5, _positive_int, "未成交客户有效跟进少于此次数时继续跟进"),
+    R("默认跟进间隔天数", "persistence_days", 7, _positive_int, "未设下次跟进日期时,上次联系后此天数内跟进"),
+    R("成交回访天数", "survey_days", 30, _positive_int, "成交后此天数做满意度回访"),
+    R("补做回溯天数", "catch_up_days", 30, _positive_int, "错过的满意度回访、转介绍感谢在此天数内仍提示补做"),
+    R("投诉跟进天数", "complaint_days", 1, _positive_int, "投诉后此天数内回电跟进"),
+    R("每月关怀短信数", "care_sms_per_month", 2, _positive_int, "每位有效客户每月至少发送的关怀短信数"),
+    R("每周拜访标准", "visits_per_week", 2, _positive_int, "每位顾问每周至少拜访次数"),
+    R("任务天数", "task_days", 7, _positive_int, "刷新我的任务时显示今天起多少天的任务"),
+)
+RULE_BY_NAME = {r.key: r for r in RULE_DESCS} | {r.alias: r for r in RULE_DESCS}
+
+
+class Rules(dict):
+    """Rule values by English alias: `rules["cadence_b"] == 3`."""
+
+    def cadence(self, client_class: str) -> int:
+        """Days between maintenance calls for a class (A类联系周期天数 …)."""
+        return self[f"cadence_{client_class.lower()}"]
+
+
+DEFAULT_RULES = Rules({r.alias: r.default for r in RULE_DESCS})
+
+
+def display(value: Any) -> str:
+    """A rule value as staff type it into 规则."""
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, float) and value < 1:
+        return f"{value:.0%}"
+    return str(value)
+
+
+def read_rules(frame: pd.DataFrame | None, sheet_name: str = "规则") -> tuple[Rules, list[Finding]]:
+    """Rules from the 规则 frame (columns key, value, _row); defaults fill the gaps."""
+    rules = Rules(DEFAULT_RULES)
+    findings: list[Finding] = []
+    if frame is None or frame.empty:
+        return rules, findings
+    for key, value, row in zip(frame["key"], frame["value"], frame["_row"], strict=True):
+        desc = RULE_BY_NAME.get(str(key).strip()) if key is not None else None
+        if desc is None:
+            if key is not None and str(key).strip():
+                findings.append(Finding(sheet_name, f"A{row}", f"未知规则 '{key}',已忽略", "warning",
+                                        "rule-unknown", "key"))
+            continue
+        if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
+            continue
+        try:
+            rules[desc.alias] = desc.convert(value)
+        except (ValueError, TypeError):
+            findings.append(Finding(
+                sheet_name, f"B{row}",
+                f"规则 '{desc.key}' 的值 '{value}' 无效,使用默认值 {display(desc.default)}",
+                code="rule-invalid", field=desc.alias))
+    return rules, findings

@@ -1,0 +1,110 @@
+"""Next actions (下一步): the ten task families of DOMAIN.md, in priority order.
+
+Each family is a function `(ctx) -> frame of tasks` in its own module, named after it
+(`tasks.birthdays`, `tasks.sleeping` …); `next_actions` runs them in DOMAIN's order,
+drops duplicates (the same kind for the same client and day) and the cadence call on
+a day the client already gets another call or visit, removes everything for 勿扰/流失
+clients except promises, and sorts overdue first. Frames rather than one object per
+task because an office of 100,000 clients gets a few hundred thousand tasks a week.
+
+A task row has: due (the rule's date; earlier than today when overdue), date (when
+to do it: an overdue task is carried to today), rank (1-10, the family), priority,
+kind (also the 短信模板 name), client_id, name, phone, agent, client_class, task,
+channel, reason (naming the rule), sms.
+
+Everything here is pure: `today` is a parameter and nothing reads a file or clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .. import vocab
+from ..drafts import drafts
+from ..messages import Messages
+from ..records import Book
+from ..rules import Rules
+from .birthdays import birthdays
+from .cadence_calls import cadence_calls
+from .care_sms import care_sms
+from .context import Context, make_context
+from .holidays import holidays
+from .immediate_sms import immediate_sms
+from .key_dates import key_dates
+from .persistence import persistence
+from .promises import promises
+from .referrals import referrals
+from .sleeping import sleeping
+from .surveys import complaints, surveys
+
+TASK_COLUMNS = ["date", "due", "overdue_days", "rank", "priority", "kind", "client_id", "name",
+                "phone", "agent", "client_class", "task", "channel", "reason", "sms"]
+
+FAMILIES: tuple[Callable[[Context], pd.DataFrame], ...] = (
+    promises, immediate_sms, birthdays, key_dates, holidays, cadence_calls, referrals, sleeping,
+    persistence, surveys, complaints, care_sms,
+)
+
+
+def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
+    """values[at] where at >= 0 (an index from get_indexer), `default` where the key was unknown."""
+    out = np.full(len(at), default, dtype=object)
+    found = at >= 0
+    out[found] = values[at[found]]
+    return out
+
+
+def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
+                 clients: pd.DataFrame | None = None, agent: str | None = None,
+                 messages: Messages | None = None) -> pd.DataFrame:
+    """Tasks due up to `today + days - 1` (and open overdue ones), sorted overdue first.
+
+    With `agent`, only that agent's tasks. With `messages`, SMS drafts are rendered.
+    """
+    ctx = make_context(book, rules, today, days, clients)
+    frames = [f for f in (family(ctx) for family in FAMILIES) if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=TASK_COLUMNS)
+    tasks = pd.concat(frames, ignore_index=True)
+    tasks["due"] = pd.to_datetime(tasks["due"]).dt.normalize()
+    tasks = tasks[tasks["due"] <= ctx.end]
+    info = ctx.clients
+    keep = tasks["keep"].fillna(False).astype(bool) if "keep" in tasks else pd.Series(False, index=tasks.index)
+    at = info.index.get_indexer(tasks["client_id"].to_numpy())
+    active = _take(info["active"].to_numpy(), at, False).astype(bool)
+    tasks = tasks[keep.to_numpy() | active]
+    at = info.index.get_indexer(tasks["client_id"].to_numpy())  # one hash lookup for all columns
+    for col in ("name", "phone", "agent", "client_class"):
+        # Referral tasks bring their own name, phone and agent (the referred person's).
+        values = info[col].to_numpy()
+        mapped = pd.Series(_take(values, at, None), index=tasks.index, dtype=object)
+        tasks[col] = tasks[col].where(tasks[col].notna(), mapped) if col in tasks else mapped
+    if agent is not None:
+        tasks = tasks[tasks["agent"] == agent]
+    tasks = tasks.sort_values(["rank"], kind="stable").drop_duplicates(["client_id", "due", "kind"])
+    tasks = tasks[~subsumed_calls(tasks)]
+    tasks["date"] = tasks["due"].where(tasks["due"] >= ctx.today, ctx.today)
+    tasks["overdue_days"] = (ctx.today - tasks["due"]).dt.days.clip(lower=0)
+    tasks["priority"] = tasks["rank"].map(vocab.PRIORITY_BY_RANK)
+    tasks["_late"] = tasks["overdue_days"] > 0
+    tasks = tasks.sort_values(["_late", "date", "rank", "agent", "client_id"],
+                              ascending=[False, True, True, True, True], kind="stable")
+    tasks["sms"] = ""
+    if messages is not None:
+        tasks["sms"] = drafts(tasks, info, messages)
+    extra = [c for c in ("holiday", "who", "type") if c in tasks]
+    return tasks[TASK_COLUMNS + extra].reset_index(drop=True)
+
+
+def subsumed_calls(tasks: pd.DataFrame) -> pd.Series:
+    """Cadence calls on a day the client already gets another call or visit: that one counts."""
+    talk = tasks["channel"].isin(vocab.TALK_CHANNELS)
+    cadence = tasks["kind"] == vocab.CADENCE_CALL
+    other = tasks[talk & ~cadence][["client_id", "due"]].drop_duplicates()
+    key = pd.MultiIndex.from_frame(tasks[["client_id", "due"]])
+    busy = key.isin(pd.MultiIndex.from_frame(other)) if len(other) else np.zeros(len(tasks), dtype=bool)
+    return pd.Series(busy, index=tasks.index) & cadence

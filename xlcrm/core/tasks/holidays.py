@@ -1,0 +1,38 @@
+"""4. Holidays (节假日全覆盖): every active client is covered for each holiday of 规则
+覆盖节日: A → a visit with a gift in the 规则 节前拜访工作日数 (3) working days before,
+spread over them; B → a call on the last working day before; C/D → an SMS on the eve.
+Dates come from the holiday calendar (the `holidays` library, with 调休)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import vocab
+from .context import DAY, Context, task_frame
+
+
+def holidays(ctx: Context) -> pd.DataFrame:
+    cl = ctx.active
+    n_days = ctx.rules["holiday_visit_workdays"]
+    horizon = ctx.end + pd.Timedelta(days=60)
+    parts = []
+    order = cl.sort_values(["agent"]).groupby("agent", sort=False, dropna=False).cumcount()
+    for name, first in ctx.cal.holiday_starts(ctx.rules["holidays"], ctx.today.date(), horizon.date()):
+        eve = pd.Timestamp(first) - DAY
+        a = cl[cl["client_class"] == "A"]
+        visit_days = [pd.Timestamp(d) for d in ctx.cal.working_days_before(first, n_days)]
+        slot = order.reindex(a.index) % len(visit_days)
+        parts.append(task_frame(a.index, [visit_days[i] for i in slot], vocab.HOLIDAY_WISH,
+                                f"{name}节前带礼品拜访", vocab.VISIT,
+                                f"节假日全覆盖: A类{name}前{n_days}个工作日内拜访", holiday=name))
+        b = cl[cl["client_class"] == "B"]
+        call_day = pd.Timestamp(ctx.cal.on_or_before(eve.date()))
+        parts.append(task_frame(b.index, call_day, vocab.HOLIDAY_WISH, f"{name}问候电话", vocab.PHONE,
+                                f"节假日全覆盖: B类{name}前电话问候", holiday=name))
+        cd = cl[cl["client_class"].isin(["C", "D"])]
+        parts.append(task_frame(cd.index, eve, vocab.HOLIDAY_WISH, f"发送{name}祝福短信", vocab.SMS,
+                                f"节假日全覆盖: C/D类{name}前一天短信", holiday=name))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    return out[ctx.in_window(out["due"])]

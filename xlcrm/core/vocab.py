@@ -1,0 +1,126 @@
+"""The domain's closed vocabulary, declared once (DOMAIN.md).
+
+Statuses, task kinds, referral states, channels, purposes, classes and the other
+fixed lists of the workbook. The schema's dropdowns, the rules, the board's
+conditional format, the weekly reports and the 短信模板 names are all derived from
+this module; no other module spells these strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Yes/no cells (勿扰, 在职, 完成).
+YES, NO = "是", "否"
+YES_NO = (YES, NO)
+
+GENDERS = ("男", "女")
+SOURCES = ("来电", "来访", "转介绍", "活动", "营销", "地毯式", "资料查阅", "委托助手", "其他")
+
+# Stages of a client (阶段).
+STAGES = ("潜在", "意向", "准客户", "目标", "成交", "流失")
+STAGE_DEFAULT = "潜在"
+STAGE_DEAL = "成交"
+STAGE_CHURNED = "流失"
+PROSPECT_STAGES = ("潜在", "意向", "准客户", "目标")
+LATE_PROSPECT_STAGES = ("准客户", "目标")  # class C without a deal
+
+# Channels (方式) of a touch or a task.
+PHONE, SMS, WECHAT, VISIT, WALK_IN, CALL_IN, ACTIVITY, EMAIL = (
+    "电话", "短信", "微信", "拜访", "来访", "来电", "活动", "邮件")
+CHANNELS = (PHONE, SMS, WECHAT, VISIT, WALK_IN, CALL_IN, ACTIVITY, EMAIL)
+SMS_CHANNELS = (SMS, WECHAT)  # a task on these gets a draft
+ONE_WAY = (SMS, EMAIL)  # nobody knows the client read them: never a reached touch
+TALK_CHANNELS = (PHONE, VISIT)
+
+# Purposes (事由) of a touch.
+ROUTINE, FIRST_CALL, FIRST_VISIT, DEAL, BIRTHDAY, HOLIDAY, COMPLAINT, SURVEY, REFERRAL, OTHER = (
+    "日常维护", "首次来电", "首次来访", "成交", "生日", "节日", "投诉", "满意度回访", "转介绍", "其他")
+PURPOSES = (ROUTINE, FIRST_CALL, FIRST_VISIT, DEAL, BIRTHDAY, HOLIDAY, COMPLAINT, SURVEY, REFERRAL, OTHER)
+
+# Outcomes (结果) that mean the client was *not* reached: such a touch is no maintenance.
+NOT_REACHED = ("未接通", "拒接", "空号")
+
+# Referral states (转介绍 状态), in funnel order.
+REF_NEW, REF_CONTACTED, REF_VISITED, REF_CLOSED, REF_INVALID = "新推荐", "已联系", "已到访", "已成交", "无效"
+REFERRAL_STATES = (REF_NEW, REF_CONTACTED, REF_VISITED, REF_CLOSED, REF_INVALID)
+REF_REACHED = (REF_CONTACTED, REF_VISITED, REF_CLOSED)  # the referred person was contacted
+REF_OPEN = (REF_NEW, REF_CONTACTED, REF_VISITED)
+# 推荐 → 联系 → 到访 → 成交: the states that count for each step (None: every referral).
+FUNNEL = (("推荐", None), ("联系", REF_REACHED), ("到访", (REF_VISITED, REF_CLOSED)), ("成交", (REF_CLOSED,)))
+
+INFLUENCE = ("高", "中", "低")
+INFLUENCE_HIGH = "高"
+WILLINGNESS = ("主动", "一般", "无")
+CLASSES = ("A", "B", "C", "D")
+CALENDARS = ("公历", "农历")
+LUNAR = "农历"
+CHURN_REASONS = ("价格", "服务", "产品", "利益", "自然", "其他")
+KEYDATE_KINDS = ("家人生日", "纪念日", "乔迁", "升学", "公司庆典", "其他")
+KEYDATE_DEFAULT = "纪念日"
+
+# Follow-up status (跟进状态), first match wins: 流失, 勿扰, 沉睡, 逾期N天, 今日到期, 正常.
+CHURNED, DO_NOT_CONTACT, SLEEPING, DUE_TODAY, NORMAL = "流失", "勿扰", "沉睡", "今日到期", "正常"
+OVERDUE_PREFIX, OVERDUE_SUFFIX = "逾期", "天"  # 逾期3天
+
+
+# Shown instead of a client who belongs to another agent (privacy between agents).
+FOREIGN = "(其他顾问的客户)"
+
+PRIORITY_BY_RANK = {1: "最高", 2: "高", 3: "高", 4: "高", 5: "中", 6: "中", 7: "中", 8: "低", 9: "低",
+                    10: "低"}
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """One kind of task: also the name of its 短信模板 row.
+
+    Attributes:
+      name: the kind as staff see it, and the 短信模板 name.
+      rank: the family's place in DOMAIN's priority order (1 = promises).
+      family: the module in `core.tasks` that makes it.
+      logs_as: the 事由 a completed task is logged as in 跟进记录.
+    """
+
+    name: str
+    rank: int
+    family: str
+    logs_as: str
+
+    @property
+    def priority(self) -> str:
+        return PRIORITY_BY_RANK[self.rank]
+
+
+TASK_KINDS: tuple[TaskKind, ...] = (
+    TaskKind("承诺反馈", 1, "promises", ROUTINE),
+    TaskKind("来电路线", 2, "immediate_sms", FIRST_CALL),
+    TaskKind("来访感谢", 2, "immediate_sms", FIRST_VISIT),
+    TaskKind("成交祝贺", 2, "immediate_sms", DEAL),
+    TaskKind("生日祝福", 3, "birthdays", BIRTHDAY),
+    TaskKind("生日邀请", 3, "birthdays", BIRTHDAY),
+    TaskKind("家人关怀", 3, "key_dates", BIRTHDAY),
+    TaskKind("节日祝福", 4, "holidays", HOLIDAY),
+    TaskKind("维护电话", 5, "cadence_calls", ROUTINE),
+    TaskKind("转介绍联系", 6, "referrals", REFERRAL),
+    TaskKind("转介绍反馈", 6, "referrals", REFERRAL),
+    TaskKind("转介绍感谢", 6, "referrals", REFERRAL),
+    TaskKind("唤醒沉睡", 7, "sleeping", ROUTINE),
+    TaskKind("坚持跟进", 8, "persistence", ROUTINE),
+    TaskKind("满意度回访", 9, "surveys", SURVEY),
+    TaskKind("投诉跟进", 9, "surveys", COMPLAINT),
+    TaskKind("日常关怀", 10, "care_sms", ROUTINE),
+)
+KIND = {k.name: k for k in TASK_KINDS}
+
+# Named kinds the rules and reports refer to.
+PROMISE, ROUTE_SMS, THANKS_SMS, DEAL_SMS = "承诺反馈", "来电路线", "来访感谢", "成交祝贺"
+BIRTHDAY_WISH, BIRTHDAY_INVITE, FAMILY_CARE, HOLIDAY_WISH = "生日祝福", "生日邀请", "家人关怀", "节日祝福"
+CADENCE_CALL = "维护电话"
+REFERRAL_CONTACT, REFERRAL_FEEDBACK, REFERRAL_THANKS = "转介绍联系", "转介绍反馈", "转介绍感谢"
+WAKE_UP, PERSIST, SURVEY_CALL, COMPLAINT_CALL, CARE_SMS = "唤醒沉睡", "坚持跟进", "满意度回访", "投诉跟进", "日常关怀"
+
+CARE_KINDS = (BIRTHDAY_WISH, BIRTHDAY_INVITE, FAMILY_CARE, HOLIDAY_WISH)
+REFERRAL_KINDS = (REFERRAL_CONTACT, REFERRAL_FEEDBACK, REFERRAL_THANKS)
+assert all(k in KIND for k in (*CARE_KINDS, *REFERRAL_KINDS, PROMISE, ROUTE_SMS, THANKS_SMS, DEAL_SMS,
+                               CADENCE_CALL, WAKE_UP, PERSIST, SURVEY_CALL, COMPLAINT_CALL, CARE_SMS))

@@ -1,0 +1,204 @@
+"""The Monday batch, computed: each agent's week and the team summary (DOMAIN: Weekly workbooks).
+
+Pure: `weekly_plan(book, rules, monday)` computes tasks for the whole office once (as
+of Monday, Monday to Sunday, overdue items carried to Monday); `agent_week` cuts one
+agent's sections out of it, holding nothing of another agent's clients; and
+`team_summary` counts per agent. `report_writer` turns these into workbooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from . import vocab
+from .analysis import analyse
+from .board import mask_foreign
+from .calendar import calendar_for
+from .frames import lookup
+from .messages import Messages
+from .records import Book
+from .rules import Rules
+from .status import churned as status_churned
+from .status import is_overdue, reached
+from .tasks import next_actions
+
+WEEKDAYS = "一二三四五六日"
+MET, NOT_MET = "达标", "未达标"
+
+
+def week_monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def coming_monday(today: date) -> date:
+    """Today if it is a Monday, else the next Monday."""
+    return today + timedelta(days=(7 - today.weekday()) % 7)
+
+
+def iso_week(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def day_label(day: date) -> str:
+    return f"{day.month}月{day.day}日 星期{WEEKDAYS[day.weekday()]}"
+
+
+@dataclass(frozen=True)
+class WeekInfo:
+    """What a written workbook needs to know about the week (small: sent to worker processes)."""
+
+    monday: date
+    week: str
+    title: str
+    holidays: tuple[tuple[str, date], ...]
+
+
+@dataclass
+class WeeklyPlan:
+    monday: date
+    clients: pd.DataFrame  # analyse() as of Monday
+    tasks: pd.DataFrame  # every agent's tasks Monday..Sunday
+    book: Book
+    rules: Rules
+    holidays: list[tuple[str, date]] = field(default_factory=list)
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def week(self) -> str:
+        return iso_week(self.monday)
+
+    @property
+    def title(self) -> str:
+        s = self.sunday
+        return f"{self.week}({self.monday.month}月{self.monday.day}日—{s.month}月{s.day}日)"
+
+    @property
+    def info(self) -> WeekInfo:
+        return WeekInfo(self.monday, self.week, self.title, tuple(self.holidays))
+
+    def active_agents(self) -> list[str]:
+        agents = self.book.agents
+        active = agents[agents["active"].fillna(vocab.YES) != vocab.NO]["agent"].dropna()
+        return list(dict.fromkeys(active))
+
+
+def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None) -> WeeklyPlan:
+    clients = analyse(book, rules, monday)
+    tasks = next_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
+    cal = calendar_for(monday, monday + timedelta(days=6))
+    found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))
+    return WeeklyPlan(monday, clients, tasks, book, rules, found)
+
+
+@dataclass
+class AgentWeek:
+    """One agent's sections; every frame holds only this agent's clients."""
+
+    agent: str
+    plan: pd.DataFrame
+    care: pd.DataFrame
+    attention: pd.DataFrame
+    referrals: pd.DataFrame
+    sms: pd.DataFrame
+
+
+def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[AgentWeek]:
+    """Every active agent's sections, split from the office-wide frames in one pass each."""
+    cl = plan.clients
+    tasks = plan.tasks
+    # A task about a client who belongs to someone else (a referred person registered with
+    # another agent) keeps its work but loses the client's id, name, phone and SMS.
+    tasks = mask_foreign(tasks, cl, "client_id",
+                         {"client_id": vocab.FOREIGN, "name": vocab.FOREIGN, "phone": "", "sms": ""})
+    tasks = tasks.sort_values(["agent", "date", "rank", "client_id"], kind="stable")
+    by_agent = {a: f for a, f in tasks.groupby("agent", sort=False)}
+
+    attention = cl[is_overdue(cl["status"]) | (cl["status"] == vocab.SLEEPING)]
+    attention = attention.assign(is_sleeping=attention["status"] == vocab.SLEEPING).sort_values(
+        ["is_sleeping", "client_class", "days_since"], ascending=[True, True, False])
+    attention_by = {a: f for a, f in attention.groupby("agent", sort=False)}
+
+    refs = plan.book.referrals
+    refs = refs.assign(agent=lookup(refs["referrer_id"], cl["agent"]),
+                       referrer_name=lookup(refs["referrer_id"], cl["name"]))
+    open_refs = refs[refs["state"].isin(vocab.REF_OPEN)
+                     | (refs["state"].isin(vocab.REF_REACHED) & refs["feedback_date"].isna())]
+    open_refs = mask_foreign(open_refs, cl, "referred_client_id", {
+        "referred_name": vocab.FOREIGN, "referred_phone": "", "referred_client_id": "", "referred_company": ""})
+    refs_by = {a: f for a, f in open_refs.sort_values("date").groupby("agent", sort=False)}
+
+    empty_tasks = tasks.iloc[0:0]
+    out = []
+    for agent in agents if agents is not None else plan.active_agents():
+        week_plan = by_agent.get(agent, empty_tasks)
+        out.append(AgentWeek(
+            agent, week_plan, week_plan[week_plan["kind"].isin(vocab.CARE_KINDS)],
+            attention_by.get(agent, attention.iloc[0:0]), refs_by.get(agent, open_refs.iloc[0:0]),
+            week_plan[week_plan["sms"].fillna("") != ""]))
+    return out
+
+
+def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
+    """Per-agent counts against the maintenance standard, the referral funnel and churn."""
+    cl = plan.clients
+    agents = plan.active_agents()
+    rules = plan.rules
+    monday = pd.Timestamp(plan.monday)
+    by_agent = cl.groupby("agent")
+    classes = pd.crosstab(cl["agent"], cl["client_class"]).reindex(index=agents, columns=list(vocab.CLASSES),
+                                                                   fill_value=0)
+    overdue = is_overdue(cl["status"])
+    out = pd.DataFrame(index=pd.Index(agents, name="agent"))
+    out["clients"] = by_agent.size().reindex(agents, fill_value=0)
+    for c in vocab.CLASSES:
+        out[c] = classes[c]
+    out["overdue"] = overdue.groupby(cl["agent"]).sum().reindex(agents, fill_value=0)
+    out["a_overdue"] = (overdue & (cl["client_class"] == "A")).groupby(cl["agent"]).sum().reindex(agents, fill_value=0)
+    out["sleeping"] = (cl["status"] == vocab.SLEEPING).groupby(cl["agent"]).sum().reindex(agents, fill_value=0)
+
+    contacts = plan.book.contacts
+    last_week = contacts[(contacts["date"] >= monday - pd.Timedelta(days=7)) & (contacts["date"] < monday)]
+    owner = last_week["client_id"].map(cl["agent"].to_dict())
+    ok = reached(last_week)
+    out["touches_last_week"] = ok.groupby(owner).sum().reindex(agents, fill_value=0)
+    visits = ok & (last_week["channel"] == vocab.VISIT)
+    out["visits_last_week"] = visits.groupby(owner).sum().reindex(agents, fill_value=0)
+    out["visit_standard"] = rules["visits_per_week"]
+    out["visits_ok"] = np.where(out["visits_last_week"] >= rules["visits_per_week"], MET, NOT_MET)
+
+    # Holiday coverage: of the agent's active clients, the share touched around the last holiday.
+    cal = calendar_for(plan.monday - timedelta(days=400), plan.monday)
+    past = cal.holiday_starts(rules["holidays"], plan.monday - timedelta(days=366), plan.monday - timedelta(days=1))
+    out["last_holiday"] = ""
+    out["holiday_coverage"] = np.nan
+    if past:
+        name, first = past[-1]
+        start, end = pd.Timestamp(first) - pd.Timedelta(days=7), pd.Timestamp(first) + pd.Timedelta(days=1)
+        around = contacts[(contacts["date"] >= start) & (contacts["date"] < end)]
+        active = cl[cl["active"]]
+        covered = active.index.isin(around["client_id"])
+        out["last_holiday"] = f"{name}({first.month}月{first.day}日)"
+        out["holiday_coverage"] = pd.Series(covered, index=active.index).groupby(active["agent"]).mean().reindex(agents)
+    out["tasks_this_week"] = plan.tasks.groupby("agent").size().reindex(agents, fill_value=0)
+
+    refs = plan.book.referrals
+    refs = refs.assign(agent=refs["referrer_id"].map(cl["agent"].to_dict()))
+    funnel = pd.DataFrame(index=pd.Index(agents, name="agent"))
+    for label, states in vocab.FUNNEL:
+        hit = refs if states is None else refs[refs["state"].isin(states)]
+        funnel[label] = hit.groupby("agent").size().reindex(agents, fill_value=0)
+    base = funnel["推荐"].replace(0, np.nan)
+    for label, _ in vocab.FUNNEL[1:]:
+        funnel[label + "率"] = (funnel[label] / base).fillna(0.0)
+
+    churned = cl[status_churned(cl)]
+    churn = pd.crosstab(churned["agent"], churned["churn_reason"].fillna("未填")).reindex(index=agents, fill_value=0)
+    return {"summary": out.reset_index(), "funnel": funnel.reset_index(), "churn": churn.reset_index()}

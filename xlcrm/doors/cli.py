@@ -1,0 +1,247 @@
+"""The `xlcrm` command: new | sample | validate | refresh | weekly | build-addin.
+
+Each command is load -> validate -> compute -> write in a few lines over the library;
+library errors become one clear line and an exit code, never a traceback.
+Exit codes: 0 done, 1 findings in the workbook (or a usage error), 2 not a workbook.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ..core.records import Finding
+from ..io.errors import RefreshError, WorkbookError
+
+
+class Refused(click.ClickException):
+    """A refused operation: one Chinese line, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"错误: {self.format_message()}", err=True)
+
+
+def _echo_findings(findings: list[Finding], limit: int = 200) -> None:
+    for finding in findings[:limit]:
+        click.echo(str(finding), err=True)
+    if len(findings) > limit:
+        click.echo(f"…… 另有 {len(findings) - limit} 条问题未列出", err=True)
+
+
+def friendly(func: Callable) -> Callable:
+    """Turn library errors into one line and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WorkbookError as exc:
+            click.echo(f"错误: {exc}", err=True)
+            sys.exit(2)
+        except PermissionError as exc:
+            click.echo(f"错误: 无法写入 {exc.filename}(文件是否在 Excel 中打开?)", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def today_option(func: Callable) -> Callable:
+    return click.option("--today", metavar="YYYY-MM-DD", default=None,
+                        help="把这一天当作今天(默认今天的日期),例如 2026-11-23")(func)
+
+
+def _today(text: str | None):
+    from ..io.dates import parse_today
+
+    try:
+        return parse_today(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' 不是日期,请写成 2026-11-23", param_hint="--today") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xlcrm")
+def cli() -> None:
+    """xlcrm: 客户维护和拓展 — an Excel workbook as a client-maintenance system."""
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Sheet names and headers in Chinese or English.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@friendly
+def new(path: Path, lang: str, force: bool) -> None:
+    """Write an empty master workbook with every sheet, dropdown and default rule.
+
+    Example:
+
+        xlcrm new 客户维护.xlsx
+    """
+    from ..io.template import write_workbook
+
+    if path.exists() and not force:
+        raise Refused(f"{path} 已存在;加 --force 覆盖")
+    write_workbook(path, lang)
+    click.echo(f"已生成空白工作簿 {path}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--clients", default=300, show_default=True, type=click.IntRange(1), help="Number of clients.")
+@click.option("--agents", default=5, show_default=True, type=click.IntRange(1), help="Number of agents.")
+@click.option("--seed", default=1, show_default=True, help="Random seed: the same seed gives the same workbook.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Sheet names and headers in Chinese or English.")
+@today_option
+@friendly
+def sample(path: Path, clients: int, agents: int, seed: int, lang: str, today: str | None) -> None:
+    """Write a realistic sample workbook (deterministic for a seed).
+
+    Example:
+
+        xlcrm sample workbook/sample.xlsx --clients 300 --agents 5 --today 2026-11-23
+    """
+    from ..io.sample import write_sample
+
+    counts = write_sample(path, clients, agents, seed, _today(today), lang)
+    click.echo(f"已生成示例工作簿 {path}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@friendly
+def validate(path: Path) -> None:
+    """Check a workbook; list every problem as Sheet!Cell: message.
+
+    Exit 0 when clean, 1 with findings, 2 when PATH is not a readable workbook.
+
+    Example:
+
+        xlcrm validate workbook/sample.xlsx
+    """
+    from ..core.rules import read_rules
+    from ..io.loader import load
+    from ..io.validate import errors
+    from ..io.validate import validate as run_checks
+
+    book, findings = load(path)
+    findings = findings + run_checks(book)
+    findings += read_rules(book.frames.get("rules"), book.sheet_name("rules"))[1]
+    _echo_findings(findings)
+    if errors(findings):
+        click.echo(f"{path}: {len(errors(findings))} 个错误", err=True)
+        sys.exit(1)
+    counts = ", ".join(f"{book.sheet_name(k)} {len(book.frames[k])}" for k in book.letters)
+    click.echo(f"{path}: 没有错误 ({counts})")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--agent", required=True, help="The agent (顾问) whose tasks to write.")
+@click.option("--days", type=click.IntRange(1, 366), default=None,
+              help="Days of tasks from today (default: 规则 任务天数, 7).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
+@today_option
+@friendly
+def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | None) -> None:
+    """Write 我的任务 (one agent's tasks) and 客户看板 (every client) into the workbook.
+
+    The headless twin of the ribbon button 刷新我的任务. Only the two program-owned
+    sheets change; the previous file is kept as NAME.bak.xlsx.
+
+    Example:
+
+        xlcrm refresh workbook/sample.xlsx --agent 张伟 --today 2026-11-23
+    """
+    from .refresh import refresh_file
+
+    try:
+        result = refresh_file(path, agent, _today(today), days)
+    except RefreshError as exc:
+        raise Refused(str(exc)) from None
+    _echo_findings(result.findings, limit=20)
+    if not quiet:
+        late = int((result.tasks["overdue_days"] > 0).sum())
+        click.echo(f"{path}: 已为 {result.agent} 写入 {len(result.tasks)} 条任务(其中逾期 {late} 条),"
+                   f"客户看板 {len(result.board)} 位客户")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports; a sub-folder per ISO week is made inside.")
+@click.option("--week", metavar="YYYY-MM-DD", default=None,
+              help="Any day of the week to plan (default: the coming Monday).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that write agent workbooks in parallel.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@today_option
+@friendly
+def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, today: str | None) -> None:
+    """Write every active agent's weekly action workbook and the team summary.
+
+    Files go to OUT/<ISO week>/<agent>.xlsx and OUT/<ISO week>/团队汇总.xlsx.
+
+    Example:
+
+        xlcrm weekly workbook/sample.xlsx --out reports --week 2026-11-23
+    """
+    from ..core.weekly import coming_monday, week_monday
+    from .weekly_run import run_weekly
+
+    monday = week_monday(_today(week)) if week else coming_monday(_today(today))
+    bar = None
+
+    def progress(event: str, total: int = 0) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if event == "start":
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="位顾问", desc="生成周报", file=sys.stderr, leave=False)
+        elif bar is not None:
+            bar.update(1)
+
+    result = run_weekly(path, out_dir, monday, jobs, progress)
+    if bar is not None:
+        bar.close()
+    _echo_findings(result.findings, limit=20)
+    if result.fatal:
+        sys.exit(1)
+    click.echo(f"{result.folder}: {len(result.files) - 1} 位顾问的每周行动表和团队汇总 ({result.week})")
+    for file in result.files:
+        click.echo(f"  {file}")
+
+
+@cli.command("build-addin")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path), default=Path("xlcrm.xlam"))
+@click.option("--ribbon", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Ribbon XML to use (default: macros/customUI.xml).")
+def build_addin_command(out: Path, ribbon: Path | None) -> None:
+    """Build the Excel add-in xlcrm.xlam with the 客户维护 tab and the 刷新我的任务 button.
+
+    Example:
+
+        xlcrm build-addin dist/xlcrm.xlam
+    """
+    from .addin import AddinError, build_addin
+
+    try:
+        path = build_addin(out, ribbon)
+    except AddinError as exc:
+        raise Refused(str(exc)) from None
+    click.echo(f"已生成加载项 {path}")
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

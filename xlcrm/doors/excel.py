@@ -1,0 +1,147 @@
+"""The ribbon button's door: `xlcrm.main()` and the adapters it writes through.
+
+`run_refresh(target, today, login)` is everything the button does; a *target* is the
+workbook seen through four operations (prepare, selected_agent, write, tell).
+`ExcelTarget` is the ~30 lines that talk to Excel through xlwings and cannot run on
+Linux; `FileTarget` does the same on a file (through `writers`) and is what the tests
+drive. Both share `compute_refresh` with `xlcrm refresh`.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..io import schema
+from ..io.errors import RefreshError, WorkbookError
+from ..io.loader import load
+from ..io.package import replace_owned_sheets
+from ..io.validate import errors
+from .refresh import compute_refresh
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+class Target(Protocol):
+    path: Path
+
+    def prepare(self) -> None: ...
+
+    def selected_agent(self) -> str | None: ...
+
+    def write(self, contents: dict[str, list[tuple]]) -> None: ...
+
+    def tell(self, message: str) -> None: ...
+
+
+def as_text_for_excel(value: Any) -> Any:
+    """A value Excel will keep as typed: text that looks like a formula gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def run_refresh(target: Target, today: date, login: str | None) -> bool:
+    """Refresh 我的任务 and 客户看板 of `target`; tells the user what happened."""
+    try:
+        target.prepare()
+        book, findings = load(target.path)
+        result = compute_refresh(book, findings, target.selected_agent(), today, login=login)
+        target.write({"my_tasks": result.task_rows, "board": result.board_rows})
+    except (RefreshError, WorkbookError) as exc:
+        target.tell(f"没有刷新: {exc}")
+        return False
+    late = int((result.tasks["overdue_days"] > 0).sum())
+    message = f"已为 {result.agent} 写入 {len(result.tasks)} 条任务(其中逾期 {late} 条)。"
+    problems = errors(result.findings)
+    if problems:
+        message += f"\n数据有 {len(problems)} 处问题,例如 {problems[0]};运行 xlcrm validate 查看全部。"
+    target.tell(message)
+    return True
+
+
+@dataclass
+class FileTarget:
+    """A workbook file on disk: the same operations as Excel, for tests and scripts."""
+
+    path: Path
+    agent: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+    def prepare(self) -> None:
+        pass
+
+    def selected_agent(self) -> str | None:
+        if self.agent is not None:
+            return self.agent
+        from python_calamine import CalamineWorkbook
+
+        wb = CalamineWorkbook.from_path(str(self.path))
+        name = schema.find_sheet(list(wb.sheet_names), schema.MY_TASKS)
+        if name is None:
+            return None
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        col = schema.SELECTOR_COL + 1
+        value = rows[0][col] if rows and len(rows[0]) > col else None
+        return str(value).strip() if value else None
+
+    def write(self, contents: dict[str, list[tuple]]) -> None:
+        replace_owned_sheets(self.path, contents)
+
+    def tell(self, message: str) -> None:
+        self.messages.append(message)
+
+
+class ExcelTarget:  # pragma: no cover - needs Excel; FileTarget is the tested twin
+    """The open workbook in Excel, through xlwings."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self.path = Path(book.fullname)
+
+    def prepare(self) -> None:
+        if not self.path.exists():
+            raise RefreshError("请先保存工作簿(另存为 .xlsx 或 .xlsm),再刷新")
+        self.book.save()  # the computation reads the file: make it current
+
+    def _sheet(self, spec: schema.Sheet):
+        names = [s.name for s in self.book.sheets]
+        name = schema.find_sheet(names, spec)
+        if name is None:
+            raise RefreshError(f"工作簿缺少「{spec.zh}」表")
+        return self.book.sheets[name]
+
+    def selected_agent(self) -> str | None:
+        value = self._sheet(schema.MY_TASKS).range((1, schema.SELECTOR_COL + 2)).value
+        return str(value).strip() if value else None
+
+    def write(self, contents: dict[str, list[tuple]]) -> None:
+        app = self.book.app
+        app.screen_updating = False
+        try:
+            for key, rows in contents.items():
+                spec = schema.SHEET_BY_KEY[key]
+                sheet = self._sheet(spec)
+                width = len(spec.columns)
+                table = next((t for t in sheet.tables if t.name == spec.table), None)
+                if table is not None and table.data_body_range is not None:
+                    table.data_body_range.clear_contents()
+                if rows:
+                    sheet.range((2, 1)).value = [[as_text_for_excel(v) for v in row] for row in rows]
+                if table is not None:
+                    table.resize(sheet.range((1, 1), (max(len(rows), 1) + 1, width)))
+        finally:
+            app.screen_updating = True
+        self.book.save()
+
+    def tell(self, message: str) -> None:
+        self.book.app.alert(message, title="刷新我的任务")
+
+
+def main() -> None:  # pragma: no cover - the ribbon button; run_refresh is tested
+    import xlwings as xw
+
+    run_refresh(ExcelTarget(xw.Book.caller()), date.today(), getpass.getuser())

@@ -1,0 +1,129 @@
+"""Refresh an agent's 我的任务 and the 客户看板: the work behind the ribbon button.
+
+`xlcrm refresh` and the ribbon's `main()` run the same `compute_refresh`; they differ
+only in where the rows go (a file on disk through `writers`, or the open workbook
+through xlwings).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..core.analysis import analyse
+from ..core.board import board
+from ..core.drafts import drafts
+from ..core.messages import Messages
+from ..core.records import Book, Finding
+from ..core.rules import read_rules
+from ..core.tasks import next_actions
+from ..io import schema
+from ..io.errors import RefreshError
+from ..io.loader import load
+from ..io.package import replace_owned_sheets
+from ..io.validate import fatal, validate
+
+
+@dataclass
+class RefreshResult:
+    agent: str
+    today: date
+    tasks: pd.DataFrame
+    board: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def task_rows(self) -> list[tuple]:
+        return frame_rows(self.tasks, schema.MY_TASKS)
+
+    @property
+    def board_rows(self) -> list[tuple]:
+        return frame_rows(self.board, schema.BOARD)
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def frame_rows(frame: pd.DataFrame, sheet: schema.Sheet) -> list[tuple]:
+    """A frame's rows in the sheet's column order, as plain Python values."""
+    cols = [frame[k] if k in frame else pd.Series(None, index=frame.index) for k in sheet.keys]
+    return [tuple(_cell_value(v) for v in row) for row in zip(*cols, strict=True)] if len(frame) else []
+
+
+def messages_for(book: Book) -> Messages:
+    t = book.frames.get("templates")
+    if t is None or t.empty:
+        return Messages(sheet=book.sheet_name("templates"))
+    t = t[t["name"].notna()]
+    return Messages(dict(zip(t["name"], t["body"].fillna(""), strict=True)), book.sheet_name("templates"),
+                    dict(zip(t["name"], t["_row"], strict=True)))
+
+
+def agent_names(book: Book) -> list[str]:
+    return [a for a in book.agents["agent"].dropna().tolist()]
+
+
+def resolve_agent(book: Book, agent: str | None, login: str | None = None) -> str:
+    """The agent by name, else by OS login; RefreshError naming the known agents."""
+    known = agent_names(book)
+    if agent:
+        agent = agent.strip()
+        if agent in known:
+            return agent
+        raise RefreshError(f"顾问 '{agent}' 不在「{book.sheet_name('agents')}」表中;可选: {'、'.join(known) or '(无)'}")
+    if login:
+        agents = book.agents
+        hit = agents[agents["login"].fillna("").str.lower() == login.lower()]
+        if len(hit):
+            return hit["agent"].iloc[0]
+    raise RefreshError(f"没有选择顾问:请在「我的任务」表的「{schema.SELECTOR_LABEL}」格选择顾问,"
+                       f"或在「顾问」表填写登录名;可选: {'、'.join(known) or '(无)'}")
+
+
+def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None, today: date,
+                    days: int | None = None, login: str | None = None) -> RefreshResult:
+    findings = load_findings + validate(book)
+    if fatal(findings):
+        raise RefreshError("; ".join(str(f) for f in fatal(findings)[:5]))
+    rules, rule_findings = read_rules(book.frames.get("rules"), book.sheet_name("rules"))
+    findings += rule_findings
+    who = resolve_agent(book, agent, login)
+    t0 = time.perf_counter()
+    clients = analyse(book, rules, today)
+    messages = messages_for(book)
+    all_tasks = next_actions(book, rules, today, days or rules["task_days"], clients=clients)
+    tasks = all_tasks[all_tasks["agent"] == who].reset_index(drop=True)
+    tasks["sms"] = drafts(tasks, clients, messages)
+    findings += messages.findings
+    result = RefreshResult(who, today, tasks, board(clients, all_tasks), findings)
+    result.timings["compute"] = time.perf_counter() - t0
+    return result
+
+
+def refresh_file(path: str | Path, agent: str | None, today: date, days: int | None = None,
+                 login: str | None = None) -> RefreshResult:
+    """Load, compute and write 我的任务 and 客户看板 into the workbook at `path`."""
+    path = Path(path)
+    t0 = time.perf_counter()
+    book, findings = load(path)
+    t1 = time.perf_counter()
+    result = compute_refresh(book, findings, agent, today, days, login)
+    t2 = time.perf_counter()
+    replace_owned_sheets(path, {"my_tasks": result.task_rows, "board": result.board_rows})
+    result.timings.update(read=t1 - t0, write=time.perf_counter() - t2)
+    return result

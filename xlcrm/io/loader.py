@@ -1,0 +1,277 @@
+"""Read a workbook into a `Book` of typed pandas frames, with findings for bad cells.
+
+Reading goes through python-calamine (fast, read-only; see DESIGN.md's measured
+I/O). Every frame has its columns under the schema's English keys plus `_row`, the
+Excel row the record came from, so every finding can say `跟进记录!B17`. Headers are
+accepted in Chinese or English; columns the schema doesn't know are left alone.
+
+    book, findings = load("workbook/sample.xlsx")
+    book.clients["class_override"]
+"""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from ..core.records import Book, Finding
+from . import schema
+from .dates import parse_date, parse_month_day
+from .errors import WorkbookError
+from .schema import Sheet
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def empty_frame(sheet: Sheet) -> pd.DataFrame:
+    frame = pd.DataFrame({key: pd.Series(dtype=object) for key in sheet.keys})
+    for col in sheet.columns:
+        if col.kind == "date":
+            frame[col.key] = pd.Series(dtype="datetime64[ns]")
+        elif col.kind == "monthday":
+            frame[col.key] = pd.Series(dtype="datetime64[ns]")
+            frame[col.key + "_month"] = pd.Series(dtype="Int64")
+            frame[col.key + "_day"] = pd.Series(dtype="Int64")
+        elif col.kind in ("int", "float"):
+            frame[col.key] = pd.Series(dtype=float)
+    frame["_row"] = pd.Series(dtype=int)
+    return frame
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        if value != value:
+            return None
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    return text or None
+
+
+_BAD = object()
+
+
+def _date_or_bad(value: Any) -> Any:
+    try:
+        return parse_date(value)
+    except (ValueError, OverflowError):
+        return _BAD
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return float(value)
+    return float(str(value).strip().replace(",", ""))
+
+
+def check_readable(path: Path) -> None:
+    """Raise WorkbookError with one clear line if `path` is not a workbook we can open."""
+    if not path.exists():
+        raise WorkbookError(f"{path}: 文件不存在")
+    if path.is_dir():
+        raise WorkbookError(f"{path}: 这是一个文件夹,不是工作簿")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head == OLE_MAGIC:
+        raise WorkbookError(f"{path}: 工作簿受密码保护或是旧版 .xls 格式,请在 Excel 中另存为无密码的 .xlsx")
+    if not zipfile.is_zipfile(path):
+        raise WorkbookError(f"{path}: 不是 Excel 工作簿(.xlsx/.xlsm),或文件已损坏")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names:
+                raise WorkbookError(f"{path}: 压缩包里没有 xl/workbook.xml,不是 Excel 工作簿")
+            bad = zf.testzip()
+            if bad is not None:
+                raise WorkbookError(f"{path}: 文件已损坏({bad} 校验失败)")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise WorkbookError(f"{path}: 文件已损坏({exc})") from exc
+
+
+def _open(path: Path):
+    from python_calamine import CalamineWorkbook
+
+    check_readable(path)
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several private error types
+        raise WorkbookError(f"{path}: 无法读取工作簿({exc})") from exc
+
+
+def _find_header(rows: list[list[Any]], aliases: dict[str, str]) -> int | None:
+    for i, row in enumerate(rows[:20]):
+        if sum(1 for v in row if isinstance(v, str) and v.strip() in aliases) >= 1:
+            return i
+    return None
+
+
+def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
+               ) -> tuple[pd.DataFrame, dict[str, str], list[Finding]]:
+    """Turn a sheet's raw cell rows into a typed frame, its column letters and findings."""
+    findings: list[Finding] = []
+    aliases = schema.header_map(sheet)
+    header_at = _find_header(rows, aliases)
+    if header_at is None:
+        findings.append(Finding(name, "A1", f"找不到表头(应有 {'、'.join(c.zh for c in sheet.columns[:4])} …)",
+                                "fatal", "header-missing"))
+        return empty_frame(sheet), {}, findings
+    positions: dict[str, int] = {}
+    for j, value in enumerate(rows[header_at]):
+        if isinstance(value, str) and value.strip() in aliases:
+            positions.setdefault(aliases[value.strip()], j)
+    body = rows[header_at + 1:]
+    first_row = header_at + 2  # Excel rows are 1-based, plus the header
+    keep = [i for i, r in enumerate(body) if any(v != "" and v is not None for v in r)]
+    width = max((len(r) for r in rows), default=0)
+    kept = body if len(keep) == len(body) else [body[i] for i in keep]
+    # One transpose in C instead of a Python loop per column (UDF ranges may be ragged).
+    columns = list(zip(*(r if len(r) == width else list(r) + [None] * (width - len(r)) for r in kept),
+                       strict=True)) if kept else [() for _ in range(width)]
+    letters = {key: get_column_letter(j + 1) for key, j in positions.items()}
+    for col in sheet.columns:
+        if col.required and col.key not in positions:
+            where = f"{get_column_letter(len(rows[header_at]) + 1)}{header_at + 1}"
+            findings.append(Finding(name, where, f"缺少必填列「{col.zh}」({col.english})", "fatal",
+                                    "column-missing", col.key))
+    data: dict[str, Any] = {"_row": [first_row + i for i in keep]}
+    for col in sheet.columns:
+        j = positions.get(col.key)
+        raw = list(columns[j]) if j is not None else [None] * len(keep)
+        values, bad = _convert(col, raw)
+        for i, code, message in bad:
+            findings.append(Finding(name, f"{letters[col.key]}{first_row + keep[i]}", message, "error", code,
+                                    col.key))
+        if col.kind == "monthday":
+            full, months, days = values
+            data[col.key] = pd.to_datetime(pd.Series(full, dtype=object), errors="coerce")
+            data[col.key + "_month"] = pd.array(months, dtype="Int64")
+            data[col.key + "_day"] = pd.array(days, dtype="Int64")
+        elif col.kind == "date":
+            data[col.key] = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce")
+        elif col.kind in ("int", "float"):
+            data[col.key] = pd.Series(values, dtype=float)
+        else:
+            data[col.key] = pd.Series(values, dtype=object)
+    frame = pd.DataFrame(data)
+    if sheet.key == "contacts":
+        # A million contact rows are grouped by client again and again: categorical codes
+        # make each groupby/isin several times faster than hashing the id strings.
+        frame["client_id"] = frame["client_id"].astype("category")
+    return frame, letters, findings
+
+
+def _convert(col: schema.Column, raw: list[Any]):
+    """Convert one column's raw values; returns (values, [(index, code, message)])."""
+    bad: list[tuple[int, str, str]] = []
+    if col.kind == "date":
+        # Most cells are real dates already: only the others go through parse_date.
+        out: list[Any] = [v if v.__class__ is datetime else None if v is None or v.__class__ is str and not v
+                          else _date_or_bad(v) for v in raw]
+        for i, v in enumerate(out):
+            if v is _BAD:
+                bad.append((i, "date-invalid", f"{col.zh} '{raw[i]}' 不是日期"))
+                out[i] = None
+        return out, bad
+    if col.kind == "monthday":
+        full: list[Any] = []
+        months: list[Any] = []
+        days: list[Any] = []
+        for i, v in enumerate(raw):
+            f = m = d = None
+            if v not in (None, ""):
+                try:
+                    f, m, d = parse_month_day(v)
+                except (ValueError, OverflowError):
+                    bad.append((i, "date-invalid", f"{col.zh} '{v}' 不是日期(可写 1990-03-15 或 03-15)"))
+            full.append(f)
+            months.append(m)
+            days.append(d)
+        return (full, months, days), bad
+    if col.kind in ("int", "float"):
+        out = []
+        for i, v in enumerate(raw):
+            try:
+                number = _number(v)
+            except (ValueError, TypeError):
+                bad.append((i, "number-invalid", f"{col.zh} '{v}' 不是数字"))
+                number = None
+            if number is not None and col.choices and _text(number) not in col.choices:
+                bad.append((i, "number-out-of-range", f"{col.zh} '{v}' 不在允许范围({'/'.join(col.choices)})内"))
+                number = None
+            out.append(number)
+        return out, bad
+    # Strings (nearly every cell) stay inline; numbers and dates go through _text.
+    out = [(v.strip() or None) if v.__class__ is str else _text(v) for v in raw]
+    if col.kind == "enum":
+        allowed = set(col.choices)
+        for i, v in enumerate(out):
+            if v is not None and v not in allowed:
+                bad.append((i, "enum-invalid", f"{col.zh} '{v}' 不在可选值({'/'.join(col.choices)})中"))
+                out[i] = None
+    return out, bad
+
+
+def load(path: str | Path) -> tuple[Book, list[Finding]]:
+    """Load a workbook. Raises WorkbookError only for a file that isn't a workbook."""
+    path = Path(path)
+    wb = _open(path)
+    try:
+        names = list(wb.sheet_names)
+        frames: dict[str, pd.DataFrame] = {}
+        sheet_names: dict[str, str] = {}
+        letters: dict[str, dict[str, str]] = {}
+        findings: list[Finding] = []
+        book_bad: set[tuple[str, str]] = set()
+        for sheet in schema.SHEETS:
+            name = schema.find_sheet(names, sheet)
+            if name is None:
+                if not sheet.owned:
+                    findings.append(Finding(sheet.zh, "", f"缺少工作表「{sheet.zh}」({sheet.en})", "fatal",
+                                            "sheet-missing"))
+                continue
+            sheet_names[sheet.key] = name
+            if sheet.owned:
+                continue  # written by us; nothing to read
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            frame, cols, found = read_sheet(rows, sheet, name)
+            frames[sheet.key] = frame
+            letters[sheet.key] = cols
+            findings.extend(found)
+            book_bad.update((sheet.key, f.cell) for f in found)
+    except WorkbookError:
+        raise
+    except Exception as exc:  # calamine's own parse errors for a damaged sheet
+        raise WorkbookError(f"{path}: 无法读取工作簿({exc})") from exc
+    return new_book(frames, sheet_names, letters, path, book_bad), findings
+
+
+def new_book(frames: dict[str, pd.DataFrame], names: dict[str, str] | None = None,
+             letters: dict[str, dict[str, str]] | None = None, path: Path | None = None,
+             bad_cells: set[tuple[str, str]] | None = None) -> Book:
+    """A Book with a frame for every user sheet of the schema (empty when not given)."""
+    frames = dict(frames)
+    for sheet in schema.USER_SHEETS:
+        frames.setdefault(sheet.key, empty_frame(sheet))
+    names = {s.key: s.zh for s in schema.SHEETS} | (names or {})
+    return Book(frames, names, letters or {}, path, bad_cells or set())
+
+
+def cell_of(book: Book, sheet_key: str, column_key: str, row: int) -> str:
+    """The A1 reference of a value, e.g. `E7` (the template's layout when not loaded)."""
+    letter = book.letters.get(sheet_key, {}).get(column_key)
+    if letter is None:
+        letter = schema.column_letter_of(schema.SHEET_BY_KEY[sheet_key], column_key)
+    return f"{letter}{row}"

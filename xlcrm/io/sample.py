@@ -1,0 +1,199 @@
+"""A realistic, deterministic sample workbook: `xlcrm sample PATH --clients N`.
+
+Same seed, same workbook. The mix is chosen so every rule of DOMAIN.md has work to
+do: deal clients of every size (so all four classes appear), solar and lunar
+birthdays, family key dates, referral chains (some closed, some awaiting feedback),
+complaints, promises, recent first calls and visits, sleeping clients, 勿扰 and 流失
+clients, and about ten contacts per client over the last year. A few cells are typed
+the way staff type them (`1985/3/5`, `3月15日`, `+86 138…`) so the loader is exercised.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from ..core import vocab
+from . import schema
+from .template import write_workbook
+
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+COMPOUND = ("欧阳", "司马", "诸葛", "上官", "东方")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕晓东红梅"
+         "玉兰文斌宇轩子涵浩然欣怡思远梓萱一诺佳怡俊杰鑫宏博嘉豪雨桐雅婷晨曦天佑立新海峰")
+COMPANIES = ("华远置业", "中建三局", "招商银行", "市第一医院", "实验中学", "江苏移动", "恒瑞医药",
+             "苏宁电器", "长江证券", "宏达物流", "新华书店", "市税务局", "东方航空", "绿地集团", "个体经营")
+INDUSTRIES = ("金融", "教育", "医疗", "制造", "政府", "互联网", "物流", "零售", "建筑", "自由职业")
+TITLES = ("经理", "主任", "教师", "医生", "工程师", "总监", "职员", "老板", "会计", "处长")
+RELATIVES = ("妻子", "丈夫", "儿子", "女儿", "父亲", "母亲")
+REACHED = ("已沟通", "有意向", "已确认", "满意", "需再跟进")
+NOT_REACHED = vocab.NOT_REACHED[:2]
+
+
+def row(sheet: schema.Sheet, **values) -> tuple:
+    """A row in the sheet's column order from values by column key."""
+    return tuple(values.get(k) for k in sheet.keys)
+
+
+def _weighted(rng: random.Random, table: dict[str, float]) -> Callable[[], str]:
+    keys, weights = list(table), list(table.values())
+    return lambda: rng.choices(keys, weights)[0]
+
+
+def _name(rng: random.Random) -> str:
+    surname = rng.choice(COMPOUND) if rng.random() < 0.02 else rng.choice(SURNAMES)
+    given_len = 2 if rng.random() < 0.7 else 1
+    return surname + "".join(rng.choice(GIVEN) for _ in range(given_len))
+
+
+def _phone(rng: random.Random) -> str:
+    number = "1" + rng.choice("35789") + "".join(rng.choice("0123456789") for _ in range(9))
+    roll = rng.random()
+    if roll < 0.05:
+        return "+86 " + number
+    if roll < 0.08:
+        return "0" + rng.choice(("21", "25", "10", "512")) + "-" + "".join(rng.choice("0123456789") for _ in range(8))
+    return number
+
+
+def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | None = None
+             ) -> dict[str, list[tuple]]:
+    """Rows by sheet key, in schema column order."""
+    rng = random.Random(seed)
+    today = today or date(2026, 11, 23)
+    now = datetime(today.year, today.month, today.day)
+    stage = _weighted(rng, {"潜在": 25, "意向": 18, "准客户": 10, "目标": 8, "成交": 34, "流失": 5})
+    source = _weighted(rng, {"来电": 25, "来访": 25, "转介绍": 15, "活动": 10, "营销": 8, "地毯式": 6,
+                             "资料查阅": 4, "委托助手": 3, "其他": 4})
+    channel = _weighted(rng, {"电话": 55, "短信": 12, "微信": 15, "拜访": 8, "来访": 5, "活动": 4, "邮件": 1})
+
+    agent_rows = []
+    agent_names: list[str] = []
+    seen: set[str] = set()
+    while len(agent_names) < agents:
+        name = _name(rng)
+        if name not in seen:
+            seen.add(name)
+            agent_names.append(name)
+    for i, name in enumerate(agent_names):
+        active = vocab.NO if agents > 4 and i == agents - 1 else vocab.YES
+        agent_rows.append(row(schema.AGENTS, agent=name, login=f"gw{i + 1:03d}", email=f"gw{i + 1:03d}@example.com",
+                              team=f"{i // 10 + 1}组", manager=agent_names[(i // 10) * 10], active=active))
+    working = [name for name, r in zip(agent_names, agent_rows, strict=True)
+               if r[schema.AGENTS.keys.index("active")] == vocab.YES]
+
+    client_rows, contact_rows, key_rows, ref_rows = [], [], [], []
+    deal_clients_by_agent: dict[str, list[str]] = {a: [] for a in working}
+    ref_no = 0
+    for n in range(1, clients + 1):
+        cid = f"K{n:06d}"
+        agent = working[n % len(working)]
+        st = stage()
+        src = source()
+        name = _name(rng)
+        roll = rng.random()
+        gender = "男" if roll < 0.48 else ("女" if roll < 0.95 else None)
+        first = today - timedelta(days=rng.randint(1, 900))
+        if rng.random() < 0.03:
+            first = today - timedelta(days=rng.randint(0, 3))  # brand-new client
+        bday: object = None
+        cal = None
+        if rng.random() < 0.85:
+            b = date(rng.randint(1955, 2000), rng.randint(1, 12), rng.randint(1, 28))
+            if rng.random() < 0.02:
+                b = date(1988, 2, 29)
+            cal = "农历" if rng.random() < 0.2 else "公历"
+            form = rng.random()
+            bday = (b if form < 0.9 else f"{b.year}/{b.month}/{b.day}" if form < 0.95
+                    else f"{b.month}月{b.day}日")
+        deal_value = deal_count = last_deal = None
+        if st == "成交":
+            deal_value = round(rng.lognormvariate(5, 0.8), 1)
+            deal_count = 1 if rng.random() < 0.8 else rng.randint(2, 4)
+            last_deal = max(first, today - timedelta(days=rng.randint(0, 700)))
+            if rng.random() < 0.04:
+                last_deal = today - timedelta(days=rng.choice((0, 1, 29, 30, 31)))
+        dnc = "是" if rng.random() < 0.03 else None
+        churn = rng.choice(vocab.CHURN_REASONS) if st == "流失" else None
+        override = rng.choice("ABCD") if rng.random() < 0.02 else None
+        client_rows.append(row(
+            schema.CLIENTS, client_id=cid, name=name, gender=gender, phone=_phone(rng), agent=agent, source=src,
+            stage=st, first_contact=first, birthday=bday, birthday_calendar=cal,
+            industry=rng.choice(INDUSTRIES), company=rng.choice(COMPANIES), title=rng.choice(TITLES),
+            income=round(rng.uniform(8, 200), 0), deal_value=deal_value, deal_count=deal_count,
+            last_deal_date=last_deal, satisfaction=rng.randint(1, 5) if st == vocab.STAGE_DEAL else None,
+            influence=rng.choice(vocab.INFLUENCE), referral_willingness=rng.choice(vocab.WILLINGNESS),
+            class_override=override, do_not_contact=dnc, churn_reason=churn,
+            notes="=老客户,勿群发" if rng.random() < 0.002 else None,
+        ))
+        # Referral chains: a client who came by referral names an earlier deal client.
+        pool = deal_clients_by_agent[agent]
+        if src == "转介绍" and pool:
+            referrer = rng.choice(pool)
+            ref_no += 1
+            state = {vocab.STAGE_DEAL: vocab.REF_CLOSED, vocab.STAGE_CHURNED: vocab.REF_INVALID}.get(
+                st, rng.choice((vocab.REF_CONTACTED, vocab.REF_VISITED)))
+            feedback = first + timedelta(days=rng.randint(1, 5)) if rng.random() < 0.6 else None
+            ref_rows.append(row(schema.REFERRALS, referral_id=f"T{ref_no:05d}", referrer_id=referrer,
+                                referred_name=name, referred_phone=_phone(rng), referred_company=rng.choice(COMPANIES),
+                                date=first - timedelta(days=rng.randint(0, 5)), referred_client_id=cid, state=state,
+                                feedback_date=feedback,
+                                reward="购物卡" if state == vocab.REF_CLOSED and rng.random() < 0.5 else None))
+        if st == vocab.STAGE_DEAL:
+            pool.append(cid)
+            if rng.random() < 0.06:  # a fresh referral nobody has called yet
+                ref_no += 1
+                ref_rows.append(row(schema.REFERRALS, referral_id=f"T{ref_no:05d}", referrer_id=cid,
+                                    referred_name=_name(rng), referred_phone=_phone(rng),
+                                    referred_company=rng.choice(COMPANIES),
+                                    date=today - timedelta(days=rng.randint(0, 10)), state=vocab.REF_NEW))
+        # Family key dates
+        if rng.random() < 0.2:
+            for _ in range(rng.randint(1, 2)):
+                kind = rng.choice(("家人生日", "家人生日", "纪念日", "乔迁", "升学", "公司庆典"))
+                d = date(rng.randint(1960, 2020), rng.randint(1, 12), rng.randint(1, 28))
+                key_rows.append(row(schema.KEY_DATES, client_id=cid, kind=kind,
+                                    who=rng.choice(RELATIVES) if kind == "家人生日" else None, date=d,
+                                    calendar=vocab.CALENDARS[1] if rng.random() < 0.15 else vocab.CALENDARS[0]))
+        # Contacts: about ten over the last year; some clients have gone to sleep.
+        sleeping = rng.random() < 0.12
+        count = 0 if rng.random() < 0.03 else rng.randint(3, 17)
+        span_end = 91 if sleeping else 0
+        start = max((today - first).days, span_end + 1)
+        days = sorted((rng.randint(span_end, min(start, 365)) for _ in range(count)), reverse=True)
+        if src in ("来电", "来访") and (today - first).days <= 365:
+            days = [(today - first).days] + days
+        for k, back in enumerate(days):
+            when = now - timedelta(days=back) + timedelta(hours=rng.randint(9, 19), minutes=rng.randint(0, 59))
+            ch = channel()
+            purpose = "日常维护"
+            if k == 0 and src in ("来电", "来访") and back == (today - first).days:
+                ch, purpose = src, "首次" + src
+            elif rng.random() < 0.015:
+                purpose = "投诉"
+            elif ch == "活动":
+                purpose = "其他"
+            elif rng.random() < 0.05:
+                purpose = rng.choice(("节日", "生日", "满意度回访", "转介绍"))
+            outcome = rng.choice(NOT_REACHED) if ch == "电话" and rng.random() < 0.15 else rng.choice(REACHED)
+            promised = (when + timedelta(days=rng.randint(1, 6))).date() if rng.random() < 0.04 else None
+            follow = (when + timedelta(days=rng.randint(3, 14))).date() if st in ("意向", "准客户", "目标") and rng.random() < 0.3 else None
+            contact_rows.append(row(schema.CONTACTS, client_id=cid, date=when, agent=agent, channel=ch,
+                                    purpose=purpose, outcome=outcome, promised_date=promised, next_follow_up=follow))
+        if last_deal is not None and (today - last_deal).days <= 365:
+            contact_rows.append(row(schema.CONTACTS, client_id=cid,
+                                    date=datetime(last_deal.year, last_deal.month, last_deal.day, 15), agent=agent,
+                                    channel=vocab.WALK_IN, purpose=vocab.DEAL, outcome="签约"))
+    at = schema.CONTACTS.keys.index("date")
+    contact_rows.sort(key=lambda r: r[at])
+    return {"agents": agent_rows, "clients": client_rows, "contacts": contact_rows,
+            "key_dates": key_rows, "referrals": ref_rows}
+
+
+def write_sample(path: str | Path, clients: int = 300, agents: int = 5, seed: int = 1,
+                 today: date | None = None, lang: str = "zh") -> dict[str, int]:
+    rows = generate(clients, agents, seed, today)
+    write_workbook(path, lang, rows)
+    return {k: len(v) for k, v in rows.items()}

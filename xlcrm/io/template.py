@@ -1,0 +1,152 @@
+"""Write a master workbook: every sheet as an Excel Table, with dropdowns and formats.
+
+`xlcrm new` writes it empty (plus the 规则 defaults and the 短信模板 defaults);
+`xlcrm sample` writes the same layout filled with generated rows. xlsxwriter writes
+brand-new files fast (DESIGN.md) and never turns a string into a formula
+(`strings_to_formulas` is off), so text starting with `=` stays text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from ..core import vocab
+from ..core.messages import DEFAULT_TEMPLATES
+from ..core.rules import RULE_DESCS, display
+from . import schema
+from .schema import Sheet
+
+MAX_ROW = 1_048_575  # last 0-based row of a sheet: validations cover the whole column
+SAFE_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "use_zip64": True,
+}
+HEADER_STYLE = {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "valign": "vcenter",
+                "border": 1, "text_wrap": True}
+OVERDUE_STYLE = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+
+
+def default_rows() -> dict[str, list[tuple]]:
+    """The rows a new workbook starts with: every rule default and every template."""
+    return {
+        "rules": [(r.key, display(r.default), r.description) for r in RULE_DESCS],
+        "templates": list(DEFAULT_TEMPLATES.items()),
+    }
+
+
+class Formats:
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.header = wb.add_format(HEADER_STYLE)
+        self.date = wb.add_format({"num_format": "yyyy-mm-dd"})
+        self.datetime = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.text = wb.add_format({"num_format": "@"})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        self.overdue = wb.add_format(OVERDUE_STYLE)
+
+    def for_column(self, sheet: Sheet, col: schema.Column):
+        if col.kind in ("date", "monthday"):
+            return self.datetime if (sheet.key, col.key) == ("contacts", "date") else self.date
+        if col.kind == "phone":
+            return self.text
+        if col.key in ("sms", "body"):
+            return self.wrap
+        return None
+
+
+def _agent_list_source(lang: str) -> str:
+    agents = schema.AGENTS
+    return f"='{agents.name(lang)}'!$A$2:$A$2000"
+
+
+def write_sheet(wb: xlsxwriter.Workbook, fmt: Formats, sheet: Sheet, rows: Sequence[Sequence[Any]],
+                lang: str) -> None:
+    ws = wb.add_worksheet(sheet.name(lang))
+    cols = sheet.columns
+    n = max(len(rows), 1)
+    ws.add_table(0, 0, n, len(cols) - 1, {
+        "name": sheet.table,
+        "style": "Table Style Medium 2",
+        "columns": [{"header": c.header(lang), "header_format": fmt.header} for c in cols],
+    })
+    ws.set_row(0, 30)
+    ws.freeze_panes(1, 0)
+    formats = [fmt.for_column(sheet, c) for c in cols]
+    for j, col in enumerate(cols):
+        ws.set_column(j, j, col.width, formats[j])
+        if col.choices:
+            ws.data_validation(1, j, MAX_ROW, j, {
+                "validate": "list", "source": list(col.choices), "ignore_blank": True,
+                "error_title": col.zh, "error_message": f"请从下拉列表选择:{'/'.join(col.choices)}",
+            })
+        elif col.kind in ("date",) and not sheet.owned:
+            ws.data_validation(1, j, MAX_ROW, j, {
+                "validate": "date", "criteria": ">", "value": datetime(1900, 1, 1),
+                "error_type": "warning", "error_title": col.zh,
+                "error_message": "请输入日期,如 2024-03-05 或 2024/3/5",
+            })
+    if sheet.key == "clients":
+        j = sheet.keys.index("agent")
+        ws.data_validation(1, j, MAX_ROW, j, {
+            "validate": "list", "source": _agent_list_source(lang),
+            "error_title": sheet.column("agent").zh,
+            "error_message": f"{sheet.column('agent').zh}必须是「{schema.AGENTS.name(lang)}」表中的人",
+        })
+    write_rows(ws, sheet, rows, formats)
+    if sheet.key == "my_tasks":
+        last = schema.column_letter_of(sheet, "done")
+        ws.conditional_format(1, 0, 100000, len(cols) - 1, {
+            "type": "formula", "format": fmt.overdue,
+            "criteria": f'=AND($A2<>"",$A2<TODAY(),${last}2<>"{vocab.YES}")'})
+        ws.write_string(0, schema.SELECTOR_COL, schema.SELECTOR_LABEL if lang == "zh" else schema.SELECTOR_LABEL_EN, fmt.header)
+        ws.set_column(schema.SELECTOR_COL, schema.SELECTOR_COL, 10)
+        ws.set_column(schema.SELECTOR_COL + 1, schema.SELECTOR_COL + 1, 12)
+        ws.data_validation(0, schema.SELECTOR_COL + 1, 0, schema.SELECTOR_COL + 1, {
+            "validate": "list", "source": _agent_list_source(lang),
+            "input_title": "选择顾问", "input_message": "选择后点击「刷新我的任务」"})
+    if sheet.key == "board":
+        status = schema.column_letter_of(sheet, "status")
+        ws.conditional_format(1, 0, 200000, len(cols) - 1, {
+            "type": "formula", "format": fmt.overdue,
+            "criteria": f'=LEFT(${status}2,{len(vocab.OVERDUE_PREFIX)})="{vocab.OVERDUE_PREFIX}"'})
+    if sheet.owned:
+        ws.set_tab_color("#70AD47")
+
+
+def write_rows(ws, sheet: Sheet, rows: Iterable[Sequence[Any]], formats: list) -> None:
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, datetime | date):
+                ws.write_datetime(i, j, value, formats[j])
+            elif isinstance(value, int | float):
+                ws.write_number(i, j, value, formats[j])
+            else:
+                ws.write_string(i, j, str(value), formats[j])
+
+
+def write_workbook(path: str | Path, lang: str = "zh", rows: dict[str, Sequence[Sequence[Any]]] | None = None,
+                   vba_project: str | Path | None = None) -> Path:
+    """Write a master workbook with every sheet of the schema; `rows` by sheet key.
+
+    `vba_project` (a vbaProject.bin) makes a macro workbook; give PATH a .xlsm suffix.
+    """
+    path = Path(path)
+    data = default_rows()
+    data.update(rows or {})
+    wb = xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
+    wb.set_properties({"title": "客户维护和拓展", "comments": "xlcrm"})
+    if vba_project is not None:
+        wb.add_vba_project(str(vba_project))
+    fmt = Formats(wb)
+    for sheet in schema.SHEETS:
+        write_sheet(wb, fmt, sheet, data.get(sheet.key, []), lang)
+    wb.close()
+    return path

@@ -1,0 +1,121 @@
+"""Checks over a loaded Book; each returns findings and none raises.
+
+`validate(book)` runs `CHECKS`, one small function per idea (beancount's
+ops/validation.py), so one bad row never hides the next fifty. The loader has
+already reported missing sheets and columns, bad dates and values outside their
+vocabulary; these checks are about rows and references between sheets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from ..core.frames import lookup
+from ..core.records import Book, Finding
+from . import schema
+from .loader import cell_of
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    return series.isna()
+
+
+def check_required(book: Book) -> list[Finding]:
+    out: list[Finding] = []
+    for sheet in schema.USER_SHEETS:
+        if sheet.key not in book.letters:
+            continue
+        frame = book.frames[sheet.key]
+        for col in sheet.columns:
+            if not col.required or col.key not in book.letters[sheet.key]:
+                continue
+            for row in frame.loc[_blank(frame[col.key]), "_row"]:
+                if (sheet.key, cell_of(book, sheet.key, col.key, row)) in book.bad_cells:
+                    continue  # the loader already said why this value is unusable
+                out.append(Finding(book.sheet_name(sheet.key), cell_of(book, sheet.key, col.key, row),
+                                   f"必填项「{col.zh}」为空", "error", "required-missing", col.key))
+    return out
+
+
+def check_duplicate_ids(book: Book) -> list[Finding]:
+    out: list[Finding] = []
+    for key, col in (("clients", "client_id"), ("referrals", "referral_id"), ("agents", "agent")):
+        frame = book.frames[key]
+        if frame.empty:
+            continue
+        ids = frame[col]
+        dup = ids.notna() & ids.duplicated(keep="first")
+        first_row = frame.loc[ids.notna()].drop_duplicates(col).set_index(col)["_row"]
+        for value, row in zip(ids[dup], frame.loc[dup, "_row"], strict=True):
+            out.append(Finding(book.sheet_name(key), cell_of(book, key, col, row),
+                               f"{schema.SHEET_BY_KEY[key].column(col).zh} '{value}' 重复"
+                               f"(第 {first_row[value]} 行已有)", "error", "duplicate-id", col))
+    return out
+
+
+def check_agents(book: Book) -> list[Finding]:
+    if "clients" not in book.letters or "agents" not in book.letters:
+        return []
+    clients = book.clients
+    known = set(book.agents["agent"].dropna())
+    bad = clients["agent"].notna() & ~clients["agent"].isin(known)
+    return [Finding(book.sheet_name("clients"), cell_of(book, "clients", "agent", row),
+                    f"{schema.CLIENTS.column('agent').zh} '{agent}' 不在「{book.sheet_name('agents')}」表中",
+                    "error", "agent-unknown", "agent")
+            for agent, row in zip(clients.loc[bad, "agent"], clients.loc[bad, "_row"], strict=True)]
+
+
+def check_client_refs(book: Book) -> list[Finding]:
+    if "clients" not in book.letters:
+        return []
+    known = set(book.clients["client_id"].dropna())
+    out: list[Finding] = []
+    for key, col in (("contacts", "client_id"), ("key_dates", "client_id"),
+                     ("referrals", "referrer_id"), ("referrals", "referred_client_id")):
+        frame = book.frames[key]
+        if frame.empty:
+            continue
+        bad = frame[col].notna() & ~frame[col].isin(known)
+        label = schema.SHEET_BY_KEY[key].column(col).zh
+        for value, row in zip(frame.loc[bad, col], frame.loc[bad, "_row"], strict=True):
+            out.append(Finding(book.sheet_name(key), cell_of(book, key, col, row),
+                               f"{label} '{value}' 在「{book.sheet_name('clients')}」表中不存在", "error",
+                               "client-unknown", col))
+    return out
+
+
+def check_self_referral(book: Book) -> list[Finding]:
+    refs = book.referrals
+    if refs.empty:
+        return []
+    same_id = refs["referrer_id"].notna() & (refs["referrer_id"] == refs["referred_client_id"])
+    phones = book.clients.set_index("client_id")["phone"]
+    phones = phones[~phones.index.duplicated()]
+    referrer_phone = lookup(refs["referrer_id"], phones)
+    same_phone = refs["referred_phone"].notna() & (refs["referred_phone"] == referrer_phone)
+    bad = same_id | same_phone
+    return [Finding(book.sheet_name("referrals"), cell_of(book, "referrals", "referrer_id", row),
+                    f"推荐人 '{who}' 推荐了自己", "error", "self-referral", "referrer_id")
+            for who, row in zip(refs.loc[bad, "referrer_id"], refs.loc[bad, "_row"], strict=True)]
+
+
+CHECKS: tuple[Callable[[Book], list[Finding]], ...] = (
+    check_required, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
+)
+
+
+def validate(book: Book) -> list[Finding]:
+    findings: list[Finding] = []
+    for check in CHECKS:
+        findings.extend(check(book))
+    return findings
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity in ("error", "fatal")]
+
+
+def fatal(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "fatal"]
