@@ -223,20 +223,40 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path), default=Path("xlcrm.xlam"))
 @click.option("--ribbon", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Ribbon XML to use (default: macros/customUI.xml).")
-def build_addin_command(out: Path, ribbon: Path | None) -> None:
+@click.option("--interpreter-win", default=None, metavar="PATH",
+              help="Python the button starts on Windows (default on Windows: pythonw.exe beside this Python).")
+@click.option("--interpreter-mac", default=None, metavar="PATH",
+              help="Python the button starts on macOS (default on macOS: this Python).")
+@click.option("--pythonpath", default=None, metavar="DIRS",
+              help="Folders added to sys.path, separated by ';' (default: the folder holding xlcrm).")
+def build_addin_command(out: Path, ribbon: Path | None, interpreter_win: str | None,
+                        interpreter_mac: str | None, pythonpath: str | None) -> None:
     """Build the Excel add-in xlcrm.xlam with the 客户维护 tab and the 刷新我的任务 button.
 
+    The add-in's settings sheet (myaddin.conf) names the Python the button runs: by
+    default the Python running this command, so run it from the environment where
+    xlcrm is installed, on the computer that will use the add-in.
+
+    \b
     Example:
-
         xlcrm build-addin dist/xlcrm.xlam
+        xlcrm build-addin xlcrm.xlam --interpreter-win "C:\\xlcrm-venv\\Scripts\\pythonw.exe"
     """
-    from .addin import AddinError, build_addin
+    from .addin import AddinError, build_addin, environment_config
 
+    config = environment_config(interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
+                                pythonpath=pythonpath)
     try:
-        path = build_addin(out, ribbon)
+        path = build_addin(out, ribbon, config)
     except AddinError as exc:
         raise Refused(str(exc)) from None
     click.echo(f"已生成加载项 {path}")
+    click.echo(f"  配置表 myaddin.conf: Interpreter_Win = {config.interpreter_win or '(空)'}")
+    click.echo(f"                       Interpreter_Mac = {config.interpreter_mac or '(空)'}")
+    click.echo(f"                       PYTHONPATH      = {config.pythonpath or '(空)'}")
+    if not (config.interpreter_win or config.interpreter_mac):
+        click.echo("注意: 这台电脑不是 Windows 或 macOS,按钮会运行 PATH 里的 python;"
+                   "请用 --interpreter-win / --interpreter-mac 指定装有 xlcrm 的 Python", err=True)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
