@@ -174,7 +174,7 @@ def conf_sheet_xml(template_xml: bytes, entries: dict[str, object]) -> bytes:
 
 def enabled_name(name: str) -> str:
     """`_myaddin.conf` -> `myaddin.conf`: the VBA reads the sheet without the underscore."""
-    return name
+    return name.lstrip("_")
 
 
 def build_addin(out: str | Path = "xlcrm.xlam", ribbon: str | Path | None = None,
