@@ -120,9 +120,13 @@ def test_main_through_the_file_adapter_writes_what_refresh_writes(tmp_path, samp
 def test_main_finds_the_agent_by_login_and_explains_problems(tmp_path):
     path = make_workbook(tmp_path / "book.xlsx", clients=[client("K1", class_override="B")],
                          contacts=[{"client_id": "K1", "date": datetime(2026, 11, 18), "channel": "电话"}])
-    target = FileTarget(path)
+    fresh = tmp_path / "fresh.xlsx"
+    shutil.copy(path, fresh)
+    target = FileTarget(fresh)
     assert run_refresh(target, TODAY, login="LINA")
     assert "李娜" in target.messages[-1]
+    # After the refresh the selector (N1) says whose tasks these are, and wins over the login.
+    assert FileTarget(fresh).selected_agent() == "李娜"
     assert not run_refresh(FileTarget(path), TODAY, login="nobody")
     none = FileTarget(path)
     run_refresh(none, TODAY, login="nobody")

@@ -116,8 +116,32 @@ def test_print_settings(office):
         for ws in openpyxl.load_workbook(folder / name):
             assert ws.page_setup.orientation == "landscape"
             assert ws.page_setup.paperSize in (9, "9")
-            assert ws.print_title_rows == "$1:$2"
+            # The page header carries the title on every page; the title row (row 1) stays
+            # off the paper so page 1 does not print it twice; the column headers repeat.
+            assert ws.print_title_rows == "$2:$2"
+            assert ws.print_area.split("!")[1].startswith("$A$2:")
+            title = ws["A1"].value
+            assert ws.title in title and ws.oddHeader.left.text.endswith(title)
             assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (1, None)
+
+
+def test_long_reasons_wrap_in_rows_tall_enough(office):
+    from xlcrm.io.reports import LINE_HEIGHT, wrapped_lines
+
+    _, folder, _ = office
+    ws = openpyxl.load_workbook(folder / "张伟.xlsx")["本周计划"]
+    reason = [c.value for c in ws[2]].index("原因")
+    width = ws.column_dimensions["H"].width
+    checked = 0
+    for row in ws.iter_rows(min_row=3):
+        cell = row[reason]
+        if isinstance(cell.value, str) and cell.value:
+            assert cell.alignment.wrap_text
+            lines = wrapped_lines(cell.value, width)
+            assert (ws.row_dimensions[cell.row].height or LINE_HEIGHT) >= LINE_HEIGHT * lines
+            checked += 1
+    assert checked
+    assert wrapped_lines("短" * 40, 40) == 2 and wrapped_lines("a" * 30, 40) == 1
 
 
 def test_privacy_and_formula_text_in_every_output(office):

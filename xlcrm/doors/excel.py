@@ -2,14 +2,14 @@
 
 `run_refresh(target, today, login)` is everything the button does; a *target* is the
 workbook seen through four operations (prepare, selected_agent, write, tell).
-`ExcelTarget` is the ~30 lines that talk to Excel through xlwings and cannot run on
-Linux; `FileTarget` does the same on a file (through `writers`) and is what the tests
-drive. Both share `compute_refresh` with `xlcrm refresh`.
+`ExcelTarget` talks to Excel through xlwings (tests drive it through a fake book);
+`FileTarget` does the same on a file (through `io.package`). Both share `compute_refresh` with `xlcrm refresh`.
 """
 
 from __future__ import annotations
 
 import getpass
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from ..io import schema
 from ..io.errors import RefreshError, WorkbookError
 from ..io.loader import load
-from ..io.package import replace_owned_sheets
+from ..io.package import Stamp, page_header, replace_owned_sheets
 from ..io.validate import errors
 from .refresh import compute_refresh
 
@@ -31,6 +31,8 @@ class Target(Protocol):
     def prepare(self) -> None: ...
 
     def selected_agent(self) -> str | None: ...
+
+    def label(self, agent: str, today: date) -> None: ...
 
     def write(self, contents: dict[str, list[tuple]]) -> None: ...
 
@@ -50,6 +52,7 @@ def run_refresh(target: Target, today: date, login: str | None) -> bool:
         target.prepare()
         book, findings = load(target.path)
         result = compute_refresh(book, findings, target.selected_agent(), today, login=login)
+        target.label(result.agent, today)  # N1 and the printed page header say whose tasks these are
         target.write({"my_tasks": result.task_rows, "board": result.board_rows})
     except (RefreshError, WorkbookError) as exc:
         target.tell(f"没有刷新: {exc}")
@@ -70,6 +73,7 @@ class FileTarget:
     path: Path
     agent: str | None = None
     messages: list[str] = field(default_factory=list)
+    stamp: Stamp | None = None
 
     def prepare(self) -> None:
         pass
@@ -88,24 +92,55 @@ class FileTarget:
         value = rows[0][col] if rows and len(rows[0]) > col else None
         return str(value).strip() if value else None
 
+    def label(self, agent: str, today: date) -> None:
+        self.stamp = Stamp(agent, today)
+
     def write(self, contents: dict[str, list[tuple]]) -> None:
-        replace_owned_sheets(self.path, contents)
+        replace_owned_sheets(self.path, contents, stamp=self.stamp)
 
     def tell(self, message: str) -> None:
         self.messages.append(message)
 
 
-class ExcelTarget:  # pragma: no cover - needs Excel; FileTarget is the tested twin
-    """The open workbook in Excel, through xlwings."""
+READ_ONLY_NOTE = ("这个工作簿是只读打开的(别人正在编辑):任务按共享盘上已保存的文件计算,"
+                  "只写进这个窗口,没有保存;在这里勾的「完成」无法记入跟进记录,"
+                  "请在可编辑时再勾,或告诉办公室。")
+UNSAVED_NOTE = "这个只读窗口里未保存的改动没有算进去。"
 
-    def __init__(self, book: Any) -> None:
+
+class ExcelTarget:
+    """The open workbook in Excel, through xlwings.
+
+    Everything here is plain xlwings (sheets, ranges, tables, save, alert) and is
+    tested through a fake book; the workbook flags and the page header go through the
+    native object (`book.api`, COM on Windows, AppleScript on macOS) in `_flag` and
+    `_page_header`, the only platform-specific lines.
+    """
+
+    def __init__(self, book: Any, mac: bool | None = None) -> None:
         self.book = book
         self.path = Path(book.fullname)
+        self.mac = sys.platform == "darwin" if mac is None else mac
+        self.read_only = False
+        self.notes: list[str] = []
+        self.stamp: Stamp | None = None
+
+    def _flag(self, windows: str, mac: str) -> bool:
+        api = self.book.api
+        return bool(getattr(api, mac).get()) if self.mac else bool(getattr(api, windows))
 
     def prepare(self) -> None:
         if not self.path.exists():
             raise RefreshError("请先保存工作簿(另存为 .xlsx 或 .xlsm),再刷新")
-        self.book.save()  # the computation reads the file: make it current
+        self.read_only = self._flag("ReadOnly", "read_only")
+        saved = self._flag("Saved", "saved")
+        if self.read_only:
+            # Someone else has the master open: compute from the saved file, leave it alone.
+            self.notes.append(READ_ONLY_NOTE)
+            if not saved:
+                self.notes.append(UNSAVED_NOTE)
+        elif not saved:
+            self.book.save()  # the computation reads the file: make it current
 
     def _sheet(self, spec: schema.Sheet):
         names = [s.name for s in self.book.sheets]
@@ -118,6 +153,27 @@ class ExcelTarget:  # pragma: no cover - needs Excel; FileTarget is the tested t
         value = self._sheet(schema.MY_TASKS).range((1, schema.SELECTOR_COL + 2)).value
         return str(value).strip() if value else None
 
+    def label(self, agent: str, today: date) -> None:
+        self.stamp = Stamp(agent, today)
+
+    def _page_header(self, sheet: Any, left: str, right: str) -> None:
+        setup = sheet.api.PageSetup if not self.mac else sheet.api.page_setup_object
+        if self.mac:
+            setup.left_header.set(left)
+            setup.right_header.set(right)
+        else:
+            setup.LeftHeader, setup.RightHeader = left, right
+
+    def _write_rows(self, sheet: Any, spec: schema.Sheet, rows: list[tuple]) -> None:
+        width = len(spec.columns)
+        table = next((t for t in sheet.tables if t.name == spec.table), None)
+        if table is not None and table.data_body_range is not None:
+            table.data_body_range.clear_contents()
+        if rows:
+            sheet.range((2, 1)).value = [[as_text_for_excel(v) for v in row] for row in rows]
+        if table is not None:
+            table.resize(sheet.range((1, 1), (max(len(rows), 1) + 1, width)))
+
     def write(self, contents: dict[str, list[tuple]]) -> None:
         app = self.book.app
         app.screen_updating = False
@@ -125,20 +181,19 @@ class ExcelTarget:  # pragma: no cover - needs Excel; FileTarget is the tested t
             for key, rows in contents.items():
                 spec = schema.SHEET_BY_KEY[key]
                 sheet = self._sheet(spec)
-                width = len(spec.columns)
-                table = next((t for t in sheet.tables if t.name == spec.table), None)
-                if table is not None and table.data_body_range is not None:
-                    table.data_body_range.clear_contents()
-                if rows:
-                    sheet.range((2, 1)).value = [[as_text_for_excel(v) for v in row] for row in rows]
-                if table is not None:
-                    table.resize(sheet.range((1, 1), (max(len(rows), 1) + 1, width)))
+                self._write_rows(sheet, spec, rows)
+                if self.stamp is not None:
+                    if key == "my_tasks":
+                        sheet.range((1, schema.SELECTOR_COL + 2)).value = self.stamp.agent
+                    left, right = page_header(spec, self.stamp)
+                    self._page_header(sheet, left, right)
         finally:
             app.screen_updating = True
-        self.book.save()
+        if not self.read_only:
+            self.book.save()
 
     def tell(self, message: str) -> None:
-        self.book.app.alert(message, title="刷新我的任务")
+        self.book.app.alert("\n".join([message, *self.notes]), title="刷新我的任务")
 
 
 def main() -> None:  # pragma: no cover - the ribbon button; run_refresh is tested

@@ -25,7 +25,7 @@ from ..core.tasks import next_actions
 from ..io import schema
 from ..io.errors import RefreshError
 from ..io.loader import load
-from ..io.package import replace_owned_sheets
+from ..io.package import Stamp, replace_owned_sheets
 from ..io.validate import fatal, validate
 
 
@@ -124,6 +124,7 @@ def refresh_file(path: str | Path, agent: str | None, today: date, days: int | N
     t1 = time.perf_counter()
     result = compute_refresh(book, findings, agent, today, days, login)
     t2 = time.perf_counter()
-    replace_owned_sheets(path, {"my_tasks": result.task_rows, "board": result.board_rows})
+    replace_owned_sheets(path, {"my_tasks": result.task_rows, "board": result.board_rows},
+                         stamp=Stamp(result.agent, today))
     result.timings.update(read=t1 - t0, write=time.perf_counter() - t2)
     return result

@@ -25,6 +25,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -187,11 +188,91 @@ def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path, replaced:
                               start, 0))
 
 
+# --- Whose tasks: N1 and the printed page header (issue 13) -------------------------
+# A refresh stamps the owned sheets with the agent and the day: 我的任务!N1 (the selector)
+# shows whose tasks these are, and the page header of both sheets says it on paper.
+
+
+@dataclass(frozen=True)
+class Stamp:
+    agent: str
+    today: date
+
+
+HEADER_ORDER_AFTER = ("rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors",
+                      "smartTags", "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture",
+                      "oleObjects", "controls", "webPublishItems", "tableParts", "extLst")
+
+
+def _header_text(text: str) -> str:
+    return text.replace("&", "&&")  # a literal & in a page header is written &&
+
+
+def page_header(sheet: schema.Sheet, stamp: Stamp) -> tuple[str, str]:
+    """(left, right) page-header sections in Excel's header codes."""
+    agent = _header_text(str(stamp.agent)[:60])
+    left = f"{sheet.zh} · {agent}" if sheet.key == "my_tasks" else f"{sheet.zh}({agent} 刷新)"
+    return f'&"-,Bold"&12{left}', f"{stamp.today:%Y-%m-%d} 刷新"
+
+
+def set_page_header(xml: str, left: str, right: str) -> str:
+    """The sheet XML with its odd-page header replaced (the footer is kept)."""
+    header = f"<oddHeader>{escape('&L' + left + '&R' + right)}</oddHeader>"
+    if re.search(r"<headerFooter\b[^>]*/>", xml):
+        return re.sub(r"<headerFooter\b([^>]*)/>", lambda m: f"<headerFooter{m.group(1)}>{header}</headerFooter>",
+                      xml, count=1)
+    if "<headerFooter" in xml:
+        xml = re.sub(r"<oddHeader\b[^>]*(?:/>|>.*?</oddHeader>)", "", xml, count=1, flags=re.S)
+        return re.sub(r"(<headerFooter\b[^>]*>)", lambda m: m.group(1) + header, xml, count=1)
+    block = f"<headerFooter>{header}</headerFooter>"
+    for name in HEADER_ORDER_AFTER:
+        m = re.search(rf"<{name}\b", xml)
+        if m:
+            return xml[:m.start()] + block + xml[m.start():]
+    return xml.replace("</worksheet>", block + "</worksheet>", 1)
+
+
+def set_header_cell(xml: str, column: int, value: str) -> str:
+    """Row 1 of the sheet XML with the cell in `column` (0-based) set to `value`."""
+    ref = f"{get_column_letter(column + 1)}1"
+    row = re.search(r'<row\b[^>]*\br="1"[^>]*?(?:/>|>(.*?)</row>)', xml, re.S)
+    if row is None:
+        return xml
+    cells = re.findall(r'<c\b[^>]*?\br="[A-Z]+1"[^>]*?(?:/>|>.*?</c>)', row.group(1) or "", re.S)
+    style = ""
+    kept = []
+    for cell in cells:
+        if f'r="{ref}"' in cell:
+            style = (re.search(r'\bs="(\d+)"', cell) or [None, None])[1] or ""
+        else:
+            kept.append(cell)
+    kept.append(_cell(ref, value, style or None))
+
+    def col_of(cell: str) -> int:
+        letters = re.search(r'\br="([A-Z]+)1"', cell).group(1)
+        return sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(letters)))
+
+    open_tag = re.match(r"<row\b[^>]*?(?=/?>)", row.group(0)).group(0)
+    open_tag = re.sub(r'\sspans="[^"]*"', "", open_tag)
+    new_row = f"{open_tag}>{''.join(sorted(kept, key=col_of))}</row>"
+    return xml[:row.start()] + new_row + xml[row.end():]
+
+
+def stamp_sheet(xml: str, sheet: schema.Sheet, stamp: Stamp) -> str:
+    if sheet.key == "my_tasks":
+        xml = set_header_cell(xml, schema.SELECTOR_COL + 1, stamp.agent)
+    return set_page_header(xml, *page_header(sheet, stamp))
+
+
+# --------------------------------------------------------------------------------------
+
+
 def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence[Any]]],
-                         backup: bool = True) -> Path | None:
+                         backup: bool = True, stamp: Stamp | None = None) -> Path | None:
     """Write rows (by sheet key, schema column order) into the owned sheets of `path`.
 
-    Returns the backup's path. Raises RefreshError when the workbook is open in
+    With a `stamp`, 我的任务!N1 gets the agent and both sheets' page headers name the
+    agent and the day (`stamp_sheet`). Returns the backup's path. Raises RefreshError when the workbook is open in
     Excel or lacks an owned sheet.
     """
     path = Path(path)
@@ -212,7 +293,10 @@ def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence
                                    f"或把「{sheet.zh}」表从模板复制过来")
             part = parts[name]
             width = len(sheet.columns)
-            replaced[part] = render_sheet(zf.read(part).decode("utf-8"), rows, width).encode("utf-8")
+            xml = render_sheet(zf.read(part).decode("utf-8"), rows, width)
+            if stamp is not None:
+                xml = stamp_sheet(xml, sheet, stamp)
+            replaced[part] = xml.encode("utf-8")
             for table in table_parts(zf, part):
                 replaced[table] = render_table(zf.read(table).decode("utf-8"), width, len(rows)).encode("utf-8")
         fd, tmp = tempfile.mkstemp(prefix=".xlcrm-", suffix=path.suffix, dir=path.parent)

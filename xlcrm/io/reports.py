@@ -9,7 +9,9 @@ landscape, header rows repeated, fit to width) as well as for screen.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -46,6 +48,7 @@ class Sheet:
     def __init__(self, book: Book, name: str, title: str, headers: Sequence[tuple[str, float]]):
         self.book, self.ws = book, book.wb.add_worksheet(name)
         self.width = len(headers)
+        self.widths = [w for _h, w in headers]
         self.ws.merge_range(0, 0, 0, max(self.width - 1, 1), title, book.title)
         self.ws.set_row(0, 26)
         for j, (header, width) in enumerate(headers):
@@ -55,16 +58,31 @@ class Sheet:
         self.ws.freeze_panes(2, 0)
         self.ws.set_landscape()
         self.ws.set_paper(9)  # A4
-        self.ws.repeat_rows(0, 1)
+        # On paper the page header carries the title on every page, so the title row is
+        # left out of the print area (else page 1 shows it twice) and only the column
+        # headers repeat.
+        self.ws.repeat_rows(1)
         self.ws.fit_to_pages(1, 0)
-        self.ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        self.ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
         self.ws.set_footer("&C第 &P 页,共 &N 页")
-        self.ws.set_header(f"&L{_escape_hf(title)}")
+        self.ws.set_header(f'&L&"-,Bold"&12{_escape_hf(title)}', {"margin": 0.3})
+        book.sheets.append(self)
+        self.below = (0, 0)  # (rows, columns) a chart under the data needs on paper
+
+    def finish(self) -> None:
+        rows, cols = self.below
+        self.ws.print_area(1, 0, max(self.row - 1 + rows, 2), max(self.width - 1, cols - 1, 1))
 
     def write(self, values: Sequence[Any], fmt=None, formats: Sequence[Any] | None = None) -> None:
+        lines = 1
         for j, value in enumerate(values):
             f = formats[j] if formats and formats[j] is not None else fmt
             self.book.cell(self.ws, self.row, j, value, f)
+            if f in self.book.wrapping and isinstance(value, str):
+                lines = max(lines, wrapped_lines(value, self.widths[j]))
+        if lines > 1:
+            # Applications do not agree on growing a row for wrapped text: say how tall it is.
+            self.ws.set_row(self.row, LINE_HEIGHT * lines)
         self.row += 1
 
     def band(self, text: str) -> None:
@@ -74,6 +92,20 @@ class Sheet:
     def empty(self, text: str = "本周没有此类事项") -> None:
         self.ws.merge_range(self.row, 0, self.row, self.width - 1, text, self.book.muted)
         self.row += 1
+
+
+LINE_HEIGHT = 15
+CJK_WIDTH = 1.8  # a Chinese character in column-width units (Excel ~2, LibreOffice ~1.5)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines `text` takes in a wrapped column `width` characters wide (CJK counts 2)."""
+    total = 0
+    usable = max(width - 1.5, 1)
+    for part in text.split("\n"):
+        w = sum(CJK_WIDTH if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
+        total += max(1, math.ceil(w / usable))
+    return total
 
 
 def _escape_hf(text: str) -> str:
@@ -90,16 +122,20 @@ class Book:
         self.header = add(HEADER_STYLE)
         self.band = add({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         self.muted = add({"italic": True, "font_color": "#808080"})
-        self.date = add({"num_format": "yyyy-mm-dd", "valign": "top"})
+        self.date = add({"num_format": "yyyy-mm-dd", "valign": "top", "align": "center"})
         self.text = add({"valign": "top"})
         self.wrap = add({"text_wrap": True, "valign": "top"})
         self.overdue = add(OVERDUE_STYLE | {"valign": "top"})
-        self.overdue_date = add(OVERDUE_STYLE | {"valign": "top", "num_format": "yyyy-mm-dd"})
+        self.overdue_date = add(OVERDUE_STYLE | {"valign": "top", "num_format": "yyyy-mm-dd", "align": "center"})
         self.bold_date = add({"bold": True, "bg_color": "#DDEBF7", "border": 1, "num_format": "yyyy-mm-dd"})
         # A date written with a row format keeps the row's look and gets a date format.
         self._dated = {id(self.overdue): self.overdue_date, id(self.band): self.bold_date}
         self.percent = add({"num_format": "0%"})
         self.bold = add({"bold": True})
+        self.overdue_wrap = add(OVERDUE_STYLE | {"valign": "top", "text_wrap": True})
+        self.phone = add({"valign": "top", "num_format": "@"})
+        self.sheets: list[Sheet] = []
+        self.wrapping = (self.wrap, self.overdue_wrap)
 
     def cell(self, ws, row: int, col: int, value: Any, fmt=None) -> None:
         if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
@@ -114,19 +150,23 @@ class Book:
             ws.write_string(row, col, str(value), fmt)
 
     def close(self) -> None:
+        for sheet in self.sheets:
+            sheet.finish()
         self.wb.close()
 
 
-PLAN_HEADERS = [("日期", 11), ("优先级", 7), ("客户编号", 11), ("姓名", 9), ("类别", 5), ("任务", 26),
-                ("方式", 6), ("原因", 40), ("手机", 14), ("原定日期", 11), ("完成", 6)]
+PLAN_HEADERS = [("日期", 11.5), ("优先级", 7), ("客户编号", 11), ("姓名", 9), ("类别", 5), ("任务", 26),
+                ("方式", 6), ("原因", 40), ("手机", 16), ("原定日期", 11.5), ("完成", 6)]
+REASON_COL = 7
 
 
 def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     book = Book(path)
     book.wb.set_properties({"title": f"{week.agent} 每周行动表 {plan.week}", "author": "xlcrm"})
-    title = f"{week.agent} · 每周行动表 {plan.title}"
+    def title(sheet: str) -> str:  # each sheet prints its own name
+        return f"{week.agent} · 每周行动表 · {sheet}  {plan.title}"
 
-    s = Sheet(book, "本周计划", title, PLAN_HEADERS)
+    s = Sheet(book, "本周计划", title("本周计划"), PLAN_HEADERS)
     done_col = len(PLAN_HEADERS) - 1
     days = [plan.monday + pd.Timedelta(days=i) for i in range(7)]
     for day in days:
@@ -135,24 +175,27 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
         start = s.row
         for t in rows.itertuples(index=False):
             late = t.overdue_days > 0
+            row_fmt = book.overdue if late else book.text
+            formats = [None] * len(PLAN_HEADERS)
+            formats[REASON_COL] = formats[REASON_COL - 2] = book.overdue_wrap if late else book.wrap
             s.write([t.date, t.priority, t.client_id, t.name, t.client_class, t.task, t.channel, t.reason,
-                     t.phone, t.due if late else None, None], book.overdue if late else book.text)
+                     t.phone, t.due if late else None, None], row_fmt, formats)
         if s.row > start:
             s.ws.data_validation(start, done_col, s.row - 1, done_col,
                                  {"validate": "list", "source": list(vocab.YES_NO)})
-    s.ws.set_column(7, 7, 40, book.wrap)
 
-    s = Sheet(book, "本周关怀", title, [("日期", 11), ("客户编号", 11), ("姓名", 9), ("类别", 5), ("事项", 26),
-                                       ("方式", 6), ("说明", 44)])
+    s = Sheet(book, "本周关怀", title("本周关怀"), [("日期", 11.5), ("客户编号", 11), ("姓名", 9), ("类别", 5),
+                                                 ("事项", 26), ("方式", 6), ("说明", 44)])
     for name, first in plan.holidays:
         s.write([first, "", "", "", f"节日: {name}", "", "本周节日,全部客户都要覆盖"], book.band)
     for t in week.care.itertuples(index=False):
-        s.write([t.due, t.client_id, t.name, t.client_class, t.task, t.channel, t.reason])
+        s.write([t.due, t.client_id, t.name, t.client_class, t.task, t.channel, t.reason], book.text,
+                [None] * 4 + [book.wrap, None, book.wrap])
     if week.care.empty and not plan.holidays:
         s.empty()
 
-    s = Sheet(book, "逾期与沉睡", title, [("客户编号", 11), ("姓名", 9), ("类别", 5), ("跟进状态", 10),
-                                         ("距上次联系天数", 13), ("上次有效联系", 12), ("手机", 14)])
+    s = Sheet(book, "逾期与沉睡", title("逾期与沉睡"), [("客户编号", 11), ("姓名", 9), ("类别", 5), ("跟进状态", 10),
+                                                   ("距上次联系天数", 13), ("上次有效联系", 12.5), ("手机", 16)])
     for cid, c in week.attention.iterrows():
         s.write([cid, c["name"], c["client_class"], c["status"],
                  None if pd.isna(c["days_since"]) else int(c["days_since"]), c["last_reached"], c["phone"]],
@@ -160,22 +203,22 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     if week.attention.empty:
         s.empty("没有逾期或沉睡客户")
 
-    s = Sheet(book, "转介绍跟进", title, [("推荐编号", 10), ("推荐人", 9), ("推荐人编号", 11), ("被推荐人", 12),
-                                         ("被推荐人电话", 14), ("推荐日期", 11), ("状态", 8), ("已反馈推荐人", 12),
-                                         ("本周任务", 40)])
+    s = Sheet(book, "转介绍跟进", title("转介绍跟进"), [("推荐编号", 10), ("推荐人", 9), ("推荐人编号", 11),
+                                                   ("被推荐人", 12), ("被推荐人电话", 16), ("推荐日期", 11.5),
+                                                   ("状态", 8), ("已反馈推荐人", 12.5), ("本周任务", 40)])
     ref_tasks = week.plan[week.plan["kind"].isin(vocab.REFERRAL_KINDS)]
     by_referrer = ref_tasks.groupby("client_id")["task"].apply(lambda x: "; ".join(dict.fromkeys(x)))
     for r in week.referrals.itertuples(index=False):
         todo = by_referrer.get(r.referral_id, "") or by_referrer.get(r.referrer_id, "")
         s.write([r.referral_id, r.referrer_name, r.referrer_id, r.referred_name, r.referred_phone, r.date, r.state,
-                 r.feedback_date, todo])
+                 r.feedback_date, todo], book.text, [None] * 8 + [book.wrap])
     if week.referrals.empty:
         s.empty("没有待跟进的转介绍")
 
-    s = Sheet(book, "短信草稿", title, [("日期", 11), ("客户编号", 11), ("姓名", 9), ("手机", 14), ("事由", 12),
+    s = Sheet(book, "短信草稿", title("短信草稿"), [("日期", 11.5), ("客户编号", 11), ("姓名", 9), ("手机", 16), ("事由", 12),
                                        ("短信草稿(复制发送)", 70)])
     for t in week.sms.itertuples(index=False):
-        s.write([t.date, t.client_id, t.name, t.phone, t.kind, t.sms], formats=[None] * 5 + [book.wrap])
+        s.write([t.date, t.client_id, t.name, t.phone, t.kind, t.sms], book.text, [None] * 5 + [book.wrap])
     if week.sms.empty:
         s.empty("本周没有短信任务")
     book.close()
@@ -219,9 +262,10 @@ def write_team_summary(path: Path, plan: WeeklyPlan, summary: dict[str, pd.DataF
         _chart(book, s.ws, "各顾问逾期客户", "column",
                [("逾期", at["overdue"]), ("A类逾期", at["a_overdue"]), (vocab.SLEEPING, at["sleeping"])], first, last,
                "逾期客户", f"A{s.row + 20}")
+        s.below = (36, 8)
 
     funnel = summary["funnel"]
-    s = Sheet(book, "转介绍漏斗", title, [("顾问", 10), ("推荐", 7), ("联系", 7), ("到访", 7), ("成交", 7),
+    s = Sheet(book, "转介绍漏斗", f"团队汇总 · 转介绍漏斗  {plan.title}", [("顾问", 10), ("推荐", 7), ("联系", 7), ("到访", 7), ("成交", 7),
                                          ("联系率", 8), ("到访率", 8), ("成交率", 8)])
     for row in funnel.itertuples(index=False):
         s.write(list(row), formats=[None] * 5 + [book.percent] * 3)
@@ -237,10 +281,11 @@ def write_team_summary(path: Path, plan: WeeklyPlan, summary: dict[str, pd.DataF
     chart.set_y_axis({"reverse": True})
     chart.set_legend({"none": True})
     s.ws.insert_chart(f"A{s.row + 2}", chart, {"x_scale": 1.4})
+    s.below = (18, 11)
 
     churn = summary["churn"]
     headers = [("顾问", 10)] + [(str(c), 8) for c in churn.columns[1:]]
-    s = Sheet(book, "流失原因", title, headers if len(headers) > 1 else headers + [("流失", 8)])
+    s = Sheet(book, "流失原因", f"团队汇总 · 流失原因  {plan.title}", headers if len(headers) > 1 else headers + [("流失", 8)])
     for row in churn.itertuples(index=False):
         s.write(list(row))
     if churn.empty or len(churn.columns) == 1:

@@ -55,7 +55,7 @@ class Formats:
             return self.datetime if (sheet.key, col.key) == ("contacts", "date") else self.date
         if col.kind == "phone":
             return self.text
-        if col.key in ("sms", "body"):
+        if col.key in ("sms", "body", "reason", "class_reason", "next_task", "task"):
             return self.wrap
         return None
 
@@ -117,6 +117,26 @@ def write_sheet(wb: xlsxwriter.Workbook, fmt: Formats, sheet: Sheet, rows: Seque
             "criteria": f'=LEFT(${status}2,{len(vocab.OVERDUE_PREFIX)})="{vocab.OVERDUE_PREFIX}"'})
     if sheet.owned:
         ws.set_tab_color("#70AD47")
+        print_setup(ws, sheet, lang)
+
+
+PAPER_A4 = 9
+
+
+def print_setup(ws, sheet: Sheet, lang: str) -> None:
+    """A4 landscape, one page wide, header row on every page, the table only.
+
+    The page header names the sheet until the first refresh, which writes the agent
+    and the day into it (io/package.py `stamp_sheet`).
+    """
+    ws.set_paper(PAPER_A4)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.print_area(0, 0, MAX_ROW - 1, len(sheet.columns) - 1)  # not the 当前顾问 selector (M1:N1)
+    ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+    ws.set_header(f'&L&"-,Bold"&12{sheet.name(lang)}&R打印于 &D', {"margin": 0.3})
+    ws.set_footer("&C第 &P 页,共 &N 页", {"margin": 0.3})
 
 
 def write_rows(ws, sheet: Sheet, rows: Iterable[Sequence[Any]], formats: list) -> None:
