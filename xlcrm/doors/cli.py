@@ -1,4 +1,4 @@
-"""The `xlcrm` command: new | sample | validate | refresh | weekly | build-addin.
+"""The `xlcrm` command: new | sample | validate | import | refresh | weekly | build-addin.
 
 Each command is load -> validate -> compute -> write in a few lines over the library;
 library errors become one clear line and an exit code, never a traceback.
@@ -138,6 +138,112 @@ def validate(path: Path) -> None:
         sys.exit(1)
     counts = ", ".join(f"{book.sheet_name(k)} {len(book.frames[k])}" for k in book.letters)
     click.echo(f"{path}: 没有错误 ({counts})")
+
+
+def _show_value(value) -> str:
+    from datetime import datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
+    text = str(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def _echo_plan(result, preview: int) -> None:
+    from openpyxl.utils import get_column_letter
+
+    from ..io import schema
+
+    plan, source, sheet = result.plan, result.source, result.target_sheet
+    where = f"工作表「{source.sheet}」," if source.sheet else ""
+    encoding = f",编码 {source.encoding}" if source.encoding else ""
+    click.echo(f"源文件 {source.label}({where}表头在第 {plan.header_at + 1} 行{encoding})→ 追加到「{sheet.zh}」")
+    others = [s for s in source.sheets if s != source.sheet]
+    if others:
+        click.echo(f"  其他工作表(用 --sheet 选择):{'、'.join(others)}")
+    click.echo("列映射:")
+    unmapped, ignored = [], []
+    for j, (header, key) in enumerate(zip(plan.headers, plan.keys, strict=True)):
+        label = f"{get_column_letter(j + 1)} {header or '(无表头)'}"
+        if key is None and header:
+            unmapped.append(header)
+        elif key == "" and header:
+            ignored.append(header)
+        elif key:
+            if key.startswith("lookup_"):
+                field = f"用于查找客户({schema.CLIENTS.column(key[7:]).zh})"
+            else:
+                field = sheet.column(key).zh
+            click.echo(f"  {label} → {field}")
+    if unmapped:
+        click.echo(f"未映射(内容写入 备注):{'、'.join(unmapped)}")
+    if ignored:
+        click.echo(f"忽略:{'、'.join(ignored)}")
+    for remark in plan.remarks:
+        click.echo(f"说明:{remark}")
+    if result.new_agents:
+        click.echo(f"新增顾问(--add-agents):{'、'.join(result.new_agents)}")
+    if result.rows and preview:
+        keys = [c.key for c in sheet.columns if any(r.get(c.key) not in (None, "") for r in result.rows[:preview])]
+        click.echo(f"预览(前 {min(preview, len(result.rows))} 行):")
+        click.echo("  " + " | ".join(sheet.column(k).zh for k in keys))
+        for row in result.rows[:preview]:
+            click.echo("  " + " | ".join(_show_value(row.get(k)) for k in keys))
+
+
+@cli.command("import")
+@click.argument("master", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--sheet", default=None, help="Sheet of SOURCE to import (default: the first with a recognisable header).")
+@click.option("--map", "maps", multiple=True, metavar="列=字段",
+              help="Map a source column to a field, e.g. --map 联系电话=手机; 列= (empty) ignores the column. Repeatable.")
+@click.option("--dry-run", is_flag=True, help="Show the mapping, preview and problems; write nothing.")
+@click.option("--add-agents", is_flag=True, help="Add agents the 顾问 sheet doesn't know instead of refusing their rows.")
+@click.option("--agent", "agents", multiple=True, metavar="NAME",
+              help="Agent for rows without one; repeat to share the rows round-robin.")
+@click.option("--preview", default=5, show_default=True, type=click.IntRange(0, 1000), help="Rows to preview.")
+@friendly
+def import_command(master: Path, source: Path, sheet: str | None, maps: tuple[str, ...], dry_run: bool,
+                   add_agents: bool, agents: tuple[str, ...], preview: int) -> None:
+    """Append an existing client list or contact log (.xlsx/.xlsm/.csv) to MASTER.
+
+    Headers are matched by synonyms (客户姓名→姓名, 联系电话→手机, 置业顾问→负责顾问 …);
+    a list with 跟进日期/方式/跟进内容 goes to 跟进记录, any other to 客户. Phones are
+    normalised, text dates read, 客户编号 assigned. Bad rows and duplicates (same
+    mobile, or same 姓名 + 单位) are listed as SOURCE!Cell and not imported. Exit 0 when
+    every row was imported or was a duplicate, 1 when rows were left out for errors
+    (or the import was refused), 2 when a file is not readable.
+
+    Example:
+
+        xlcrm import 客户维护.xlsx 老客户名单.xlsx --dry-run
+
+        xlcrm import 客户维护.xlsx 名单.csv --agent 张伟 --agent 李娜
+    """
+    from ..io.errors import RefreshError as WriteRefused
+    from ..io.importer import ImportRefused, plan_import, write_import
+    from ..io.validate import errors
+
+    try:
+        result = plan_import(master, source, sheet, maps, agents, add_agents)
+    except ImportRefused as exc:
+        raise Refused(str(exc)) from None
+    _echo_plan(result, preview)
+    _echo_findings(result.findings)
+    counts = f"导入 {len(result.rows)} 行,跳过 {result.skipped} 行(有错误),重复 {result.duplicates} 行未导入"
+    if dry_run:
+        click.echo(f"试运行(--dry-run),未写入:将{counts}")
+    else:
+        try:
+            backup = write_import(result)
+        except WriteRefused as exc:
+            raise Refused(str(exc)) from None
+        saved = f";原文件备份为 {backup.name}" if backup else ""
+        click.echo(f"{master}: {counts}{saved}")
+    if errors(result.findings):
+        sys.exit(1)
 
 
 @cli.command()

@@ -237,3 +237,100 @@ def header_map(sheet: Sheet) -> dict[str, str]:
 def column_letter_of(sheet: Sheet, key: str) -> str:
     """The Excel letter of a column in the layout the template writes."""
     return get_column_letter(sheet.keys.index(key) + 1)
+
+
+# ---------------------------------------------------------------------------
+# Import: the headers other people's spreadsheets use, mapped to our columns.
+#
+# `xlcrm import` reads an office's own client list or contact log. Its headers are
+# matched after `normalise_header` (lower case, no spaces, no `*`/`:`/brackets), first
+# against each sheet's own Chinese/English headers, then against these synonyms.
+# A header may only appear once per target sheet.
+
+IMPORT_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "clients": {
+        "client_id": ("客户编号", "客户编码", "客户代码", "客户id", "客户号", "编号", "门店编号", "店铺编号",
+                      "会员编号", "会员号", "clientid", "customerid", "clientno", "customerno", "accountid", "id"),
+        "name": ("姓名", "客户姓名", "客户名", "客户名字", "名字", "客户", "联系人", "联系人姓名", "客户名称",
+                 "业主姓名", "会员姓名", "name", "client", "customer", "customername", "clientname", "fullname",
+                 "contact", "contactname", "contactperson"),
+        "gender": ("性别", "gender", "sex"),
+        "phone": ("手机", "手机号", "手机号码", "电话", "电话号码", "联系电话", "联系方式", "客户手机号", "客户手机",
+                  "客户电话", "客户手机号码", "移动电话", "手机/电话", "phone", "mobile", "phonenumber", "mobilephone",
+                  "mobilenumber", "cell", "cellphone", "tel", "telephone"),
+        "agent": ("负责顾问", "顾问", "置业顾问", "业务员", "销售", "销售员", "销售顾问", "客户经理", "负责人", "跟进人",
+                  "归属人", "所属顾问", "经办人", "员工姓名", "销售姓名", "agent", "owner", "salesrep", "salesperson",
+                  "accountmanager", "assignedto", "accountowner"),
+        "source": ("来源", "客户来源", "来源渠道", "source", "leadsource"),
+        "stage": ("阶段", "客户阶段", "跟进阶段", "stage"),
+        "first_contact": ("首次接触日期", "首次接触", "登记日期", "建档日期", "录入日期", "创建日期", "创建时间",
+                          "首次来访日期", "来访日期", "firstcontact", "created", "createdat", "dateadded"),
+        "birthday": ("生日", "出生日期", "出生年月", "出生年月日", "birthday", "dateofbirth", "dob", "birthdate"),
+        "birthday_calendar": ("生日历法", "历法", "birthdaycalendar"),
+        "industry": ("行业", "所属行业", "industry"),
+        "company": ("单位", "公司", "公司名称", "工作单位", "单位名称", "店名", "店铺名称", "门店名称", "商户名称",
+                    "名称", "企业名称", "company", "companyname", "organization", "organisation", "employer",
+                    "accountname", "shop", "store"),
+        "title": ("职务", "职位", "头衔", "title", "jobtitle", "position"),
+        "income": ("年收入(万元)", "年收入", "income", "annualincome"),
+        "deal_value": ("成交金额(万元)", "成交金额", "成交额", "dealvalue"),
+        "deal_count": ("成交次数", "dealcount"),
+        "last_deal_date": ("最近成交日期", "成交日期", "最后成交日期", "lastdealdate"),
+        "satisfaction": ("满意度", "satisfaction"),
+        "influence": ("影响力", "influence"),
+        "referral_willingness": ("转介绍意愿", "referralwillingness"),
+        "class_override": ("手动类别", "客户类别", "客户等级", "类别", "等级", "classoverride"),
+        "do_not_contact": ("勿扰", "donotcontact", "dnc"),
+        "churn_reason": ("流失原因", "churnreason"),
+        "notes": ("备注", "客户备注", "说明", "留言", "备注信息", "notes", "note", "remark", "remarks", "comment",
+                  "comments", "memo"),
+    },
+    "contacts": {
+        "client_id": ("客户编号", "客户编码", "客户id", "clientid", "customerid"),
+        "date": ("日期", "跟进日期", "联系日期", "跟进时间", "联系时间", "回访日期", "回访时间", "拜访日期", "时间",
+                 "date", "timestamp", "datetime", "contactdate"),
+        "agent": ("顾问", "跟进人", "回访人", "业务员", "置业顾问", "负责顾问", "销售", "agent", "owner", "by"),
+        "channel": ("方式", "跟进方式", "联系途径", "回访方式", "channel", "method"),
+        "purpose": ("事由", "跟进事由", "目的", "回访目的", "purpose"),
+        "outcome": ("结果", "跟进结果", "回访结果", "outcome", "result"),
+        "promised_date": ("承诺反馈日期", "承诺日期", "promiseddate"),
+        "next_follow_up": ("下次跟进日期", "下次跟进", "下次联系日期", "下次回访日期", "nextfollowup", "nextcontact"),
+        "notes": ("备注", "跟进内容", "内容", "跟进记录", "回访内容", "沟通内容", "note", "notes", "remark", "comment",
+                  "details"),
+    },
+}
+
+# A contact log names its client by id, name or phone; these help find the client.
+IMPORT_LOOKUP_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": IMPORT_SYNONYMS["clients"]["name"],
+    "phone": IMPORT_SYNONYMS["clients"]["phone"],
+}
+
+# Columns that only say where a row sits (序号, #): never mapped, never copied to 备注.
+IMPORT_ROW_NUMBERS = ("#", "序号", "行号", "no", "no.", "n", "编号#", "sn")
+
+# A 姓名 column next to these is an employee's name (a sales rep), not the client's.
+IMPORT_EMPLOYEE_HINTS = ("岗位编号", "员工职位", "员工编号", "工号", "上级主管", "上级岗位编号", "员工id", "employeeid")
+
+
+def normalise_header(text: object) -> str:
+    """A header as matched by the importer: `客户 姓名*` and `Client Name:` -> `客户姓名`, `clientname`."""
+    if not isinstance(text, str):
+        return ""
+    out = text.strip().lower().replace("（", "(").replace("）", ")")
+    for ch in " \t\r\n\u3000*:：_-.":
+        out = out.replace(ch, "")
+    return out
+
+
+def import_aliases(target: str) -> dict[str, str]:
+    """Normalised header -> column key for a target sheet ('clients' or 'contacts')."""
+    sheet = SHEET_BY_KEY[target]
+    out: dict[str, str] = {}
+    for col in sheet.columns:
+        for alias in (col.zh, col.english, col.key):
+            out.setdefault(normalise_header(alias), col.key)
+    for key, names in IMPORT_SYNONYMS[target].items():
+        for alias in names:
+            out.setdefault(normalise_header(alias), key)
+    return out
