@@ -14,9 +14,9 @@ from functools import lru_cache
 
 from openpyxl.utils.datetime import from_excel
 
-_YMD = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+_YMD = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
                   r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
-_MD = re.compile(r"^\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+_MD = re.compile(r"^\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?\s*$")
 _COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
 
 

@@ -16,6 +16,7 @@ from ..core.frames import lookup
 from ..core.records import Book, Finding
 from . import schema
 from .loader import cell_of
+from .phones import mobile_key
 
 
 def _blank(series: pd.Series) -> pd.Series:
@@ -101,8 +102,29 @@ def check_self_referral(book: Book) -> list[Finding]:
             for who, row in zip(refs.loc[bad, "referrer_id"], refs.loc[bad, "_row"], strict=True)]
 
 
+def check_duplicate_mobiles(book: Book) -> list[Finding]:
+    """The same mobile on two clients is usually one person registered twice (a warning)."""
+    if "clients" not in book.letters or "phone" not in book.letters["clients"]:
+        return []
+    clients = book.clients
+    first: dict[str, int] = {}
+    out: list[Finding] = []
+    for phone, row in zip(clients["phone"], clients["_row"], strict=True):
+        mobile = mobile_key(phone)
+        if mobile is None:
+            continue
+        if mobile in first:
+            out.append(Finding(book.sheet_name("clients"), cell_of(book, "clients", "phone", row),
+                               f"手机 {mobile} 重复(与 {cell_of(book, 'clients', 'phone', first[mobile])} 相同)",
+                               "warning", "duplicate-phone", "phone"))
+        else:
+            first[mobile] = row
+    return out
+
+
 CHECKS: tuple[Callable[[Book], list[Finding]], ...] = (
     check_required, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
+    check_duplicate_mobiles,
 )
 
 
