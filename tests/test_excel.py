@@ -14,6 +14,7 @@ from defusedxml import ElementTree
 
 from xlcrm.doors import udfs
 from xlcrm.doors.excel import FileTarget, as_text_for_excel, run_refresh
+from xlcrm.io import schema
 
 from .conftest import ROOT, TODAY, client, make_workbook, run_cli, to_pdf
 
@@ -54,7 +55,7 @@ def test_udf_class_and_status_match_the_cli(refreshed):
     states = column(udfs.crm_status(r["客户"], r["转介绍"], r["跟进记录"], 46349.0))  # TODAY() as a serial
     assert len(classes) == len(ids) == 300
     for cid, cls, why, state in zip(ids, classes, reasons, states, strict=True):
-        assert (cls, why, state) == (board[cid][3], board[cid][4], board[cid][5])
+        assert (cls, why, state) == tuple(board[cid][schema.BOARD.keys.index(k)] for k in ("client_class", "class_reason", "status"))
 
 
 def test_udf_next_matches_the_cli(refreshed):
@@ -63,7 +64,7 @@ def test_udf_next_matches_the_cli(refreshed):
     ids = [row[0] for row in r["客户"][1:]]
     checked = 0
     for cid, step in zip(ids, steps, strict=True):
-        task, when = board[cid][7], board[cid][8]
+        task, when = (board[cid][schema.BOARD.keys.index(k)] for k in ("next_task", "next_date"))
         expected = f"{when:%Y-%m-%d} {task}" if task else ""
         assert step == expected
         checked += bool(task)

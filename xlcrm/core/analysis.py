@@ -8,14 +8,25 @@ import pandas as pd
 
 from .classify import classify
 from .frames import client_table
+from .handover import current_agents
+from .profile import completeness
 from .records import Book
 from .rules import Rules
 from .status import status, with_reached
 
 
 def analyse(book: Book, rules: Rules, today: date) -> pd.DataFrame:
-    """客户 keyed by 客户编号, joined with classify() and status()."""
+    """客户 keyed by 客户编号, joined with classify() and status().
+
+    `agent` is the current agent after the 交接 rows on or before `today`;
+    `registered_agent` is 客户's 负责顾问 and `original_agent` the one the last
+    handover took the client from. `completeness` is 资料完整度 (0..1).
+    """
     clients = client_table(book.clients)
+    handovers = book.frames.get("handovers")
+    agent, original = current_agents(clients, handovers, today)
+    clients = clients.assign(registered_agent=clients["agent"], agent=agent, original_agent=original,
+                             completeness=completeness(clients, book.frames.get("profiles")))
     classes = classify(book, rules, today)
     states = status(book, rules, classes, today, with_reached(book.contacts))
     return clients.join(classes).join(states)

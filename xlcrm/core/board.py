@@ -38,7 +38,8 @@ def mask_foreign(frame: pd.DataFrame, clients: pd.DataFrame, id_col: str,
 def board(clients: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     """客户看板: every client with class, status and the next step."""
     first = tasks.drop_duplicates("client_id").set_index("client_id")
-    out = clients[["name", "agent", "client_class", "class_reason", "status", "days_since"]].copy()
+    out = clients[["name", "agent", "original_agent", "client_class", "class_reason", "status", "days_since",
+                   "completeness"]].copy()
     out["next_task"] = first["task"].reindex(out.index)
     out["next_date"] = first["due"].reindex(out.index)
     fallback = out["next_task"].isna() & clients["active"] & clients["due"].notna()

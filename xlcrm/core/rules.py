@@ -78,6 +78,9 @@ RULE_DESCS: tuple[RuleDesc, ...] = (
     R("每月关怀短信数", "care_sms_per_month", 2, _positive_int, "每位有效客户每月至少发送的关怀短信数"),
     R("每周拜访标准", "visits_per_week", 2, _positive_int, "每位顾问每周至少拜访次数"),
     R("任务天数", "task_days", 7, _positive_int, "刷新我的任务时显示今天起多少天的任务"),
+    R("建议收回逾期天数", "reclaim_overdue_days", 30, _positive_int,
+      "A/B/C类客户逾期达到此天数,团队汇总列入「建议重新分配(公海)」"),
+    R("资料补全阈值", "profile_min_share", 0.5, _share, "A/B类客户资料完整度低于此比例时,每月安排一次补全资料"),
 )
 RULE_BY_NAME = {r.key: r for r in RULE_DESCS} | {r.alias: r for r in RULE_DESCS}
 

@@ -58,6 +58,12 @@ LUNAR = "农历"
 CHURN_REASONS = ("价格", "服务", "产品", "利益", "自然", "其他")
 KEYDATE_KINDS = ("家人生日", "纪念日", "乔迁", "升学", "公司庆典", "其他")
 KEYDATE_DEFAULT = "纪念日"
+CHURN_REASON_MISSING = "未填"  # a churned client without a 流失原因, counted in its own column
+
+# Classes a manager may take back into the public pool (公海) when long overdue.
+RECLAIM_CLASSES = ("A", "B", "C")
+# Classes watched for churn (流失预警) when overdue or sleeping.
+CHURN_WATCH_CLASSES = ("A", "B")
 
 # Follow-up status (跟进状态), first match wins: 流失, 勿扰, 沉睡, 逾期N天, 今日到期, 正常.
 CHURNED, DO_NOT_CONTACT, SLEEPING, DUE_TODAY, NORMAL = "流失", "勿扰", "沉睡", "今日到期", "正常"
@@ -110,6 +116,7 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("满意度回访", 9, "surveys", SURVEY),
     TaskKind("投诉跟进", 9, "surveys", COMPLAINT),
     TaskKind("日常关怀", 10, "care_sms", ROUTINE),
+    TaskKind("补全资料", 10, "profile", ROUTINE),
 )
 KIND = {k.name: k for k in TASK_KINDS}
 
@@ -119,8 +126,10 @@ BIRTHDAY_WISH, BIRTHDAY_INVITE, FAMILY_CARE, HOLIDAY_WISH = "生日祝福", "生
 CADENCE_CALL = "维护电话"
 REFERRAL_CONTACT, REFERRAL_FEEDBACK, REFERRAL_THANKS = "转介绍联系", "转介绍反馈", "转介绍感谢"
 WAKE_UP, PERSIST, SURVEY_CALL, COMPLAINT_CALL, CARE_SMS = "唤醒沉睡", "坚持跟进", "满意度回访", "投诉跟进", "日常关怀"
+COMPLETE_PROFILE = "补全资料"
 
 CARE_KINDS = (BIRTHDAY_WISH, BIRTHDAY_INVITE, FAMILY_CARE, HOLIDAY_WISH)
 REFERRAL_KINDS = (REFERRAL_CONTACT, REFERRAL_FEEDBACK, REFERRAL_THANKS)
 assert all(k in KIND for k in (*CARE_KINDS, *REFERRAL_KINDS, PROMISE, ROUTE_SMS, THANKS_SMS, DEAL_SMS,
-                               CADENCE_CALL, WAKE_UP, PERSIST, SURVEY_CALL, COMPLAINT_CALL, CARE_SMS))
+                               CADENCE_CALL, WAKE_UP, PERSIST, SURVEY_CALL, COMPLAINT_CALL, CARE_SMS,
+                               COMPLETE_PROFILE))

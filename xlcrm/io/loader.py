@@ -238,7 +238,7 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
         for sheet in schema.SHEETS:
             name = schema.find_sheet(names, sheet)
             if name is None:
-                if not sheet.owned:
+                if not sheet.owned and not sheet.optional:
                     findings.append(Finding(sheet.zh, "", f"缺少工作表「{sheet.zh}」({sheet.en})", "fatal",
                                             "sheet-missing"))
                 continue

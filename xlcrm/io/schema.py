@@ -77,6 +77,7 @@ class Sheet:
     columns: tuple[Column, ...]
     table: str  # the Excel Table name (ASCII, so formulas work in every locale)
     owned: bool = False  # written by the program, never typed into
+    optional: bool = False  # a workbook without it loads (an older workbook, or an office that doesn't use it)
     notes: tuple[str, ...] = field(default=())
 
     def name(self, lang: str = "zh") -> str:
@@ -119,6 +120,7 @@ CLIENTS = Sheet("clients", "客户", "Clients", (
     C("class_override", "手动类别", "enum", choices=CLASSES, width=8),
     C("do_not_contact", "勿扰", "enum", choices=YES_NO, width=6),
     C("churn_reason", "流失原因", "enum", choices=CHURN_REASONS, width=8),
+    C("churn_date", "流失日期", "date", width=12),
     C("notes", "备注", width=20),
 ), table="Clients")
 
@@ -166,6 +168,33 @@ AGENTS = Sheet("agents", "顾问", "Agents", (
     C("active", "在职", "enum", choices=YES_NO, width=6),
 ), table="Agents")
 
+# DOMAIN: Handover and public pool. Blank 客户编号 hands over all of 原顾问's clients.
+HANDOVERS = Sheet("handovers", "交接", "Handovers", (
+    C("date", "日期", "date", required=True, width=12),
+    C("from_agent", "原顾问", required=True, width=10),
+    C("to_agent", "新顾问", required=True, width=10),
+    C("client_id", "客户编号", width=11),
+    C("reason", "原因", width=24),
+), table="Handovers", optional=True)
+
+# Seed 004's 客户信息档案; every filled cell counts toward 资料完整度.
+PROFILES = Sheet("profiles", "客户档案", "Profiles", (
+    C("client_id", "客户编号", required=True, width=11),
+    C("native_place", "籍贯", width=10),
+    C("education", "教育", width=8),
+    C("spouse", "配偶", width=10),
+    C("children", "子女", width=10),
+    C("hobbies", "爱好", width=14),
+    C("diet", "饮食", width=10),
+    C("smoking_drinking", "烟酒", width=8),
+    C("health", "健康", width=10),
+    C("car", "车辆", width=10),
+    C("organisations", "社会组织", width=12),
+    C("residence", "居住", width=14),
+    C("investment", "投资意向", width=12),
+    C("notes", "备注", width=20),
+), table="Profiles", optional=True)
+
 RULES_SHEET = Sheet("rules", "规则", "Rules", (
     C("key", "规则", required=True, width=22),
     C("value", "值", width=22),
@@ -195,16 +224,19 @@ BOARD = Sheet("board", "客户看板", "Board", (
     C("client_id", "客户编号", width=11),
     C("name", "姓名", width=9),
     C("agent", "负责顾问", width=10),
+    C("original_agent", "原顾问", width=10),
     C("client_class", "类别", width=6, en="class"),
     C("class_reason", "类别依据", width=22),
     C("status", "跟进状态", width=10),
     C("days_since", "距上次联系天数", "int", width=13),
     C("next_task", "下一步", width=30),
     C("next_date", "下一步日期", "date", width=12),
+    C("completeness", "资料完整度", "float", width=10),
 ), table="Board", owned=True)
 
+
 SHEETS: tuple[Sheet, ...] = (
-    CLIENTS, KEY_DATES, CONTACTS, REFERRALS, AGENTS, RULES_SHEET, TEMPLATES, MY_TASKS, BOARD
+    CLIENTS, KEY_DATES, CONTACTS, REFERRALS, AGENTS, HANDOVERS, PROFILES, RULES_SHEET, TEMPLATES, MY_TASKS, BOARD
 )
 USER_SHEETS = tuple(s for s in SHEETS if not s.owned)
 SHEET_BY_KEY = {s.key: s for s in SHEETS}

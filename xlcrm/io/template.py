@@ -49,6 +49,7 @@ class Formats:
         self.text = wb.add_format({"num_format": "@"})
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.overdue = wb.add_format(OVERDUE_STYLE)
+        self.percent = wb.add_format({"num_format": "0%"})
 
     def for_column(self, sheet: Sheet, col: schema.Column):
         if col.kind in ("date", "monthday"):
@@ -57,7 +58,13 @@ class Formats:
             return self.text
         if col.key in ("sms", "body", "reason", "class_reason", "next_task", "task"):
             return self.wrap
+        if (sheet.key, col.key) == ("board", "completeness"):
+            return self.percent
         return None
+
+
+# Columns whose dropdown lists the agents of 顾问.
+AGENT_COLUMNS = {"clients": ("agent",), "handovers": ("from_agent", "to_agent")}
 
 
 def _agent_list_source(lang: str) -> str:
@@ -91,12 +98,12 @@ def write_sheet(wb: xlsxwriter.Workbook, fmt: Formats, sheet: Sheet, rows: Seque
                 "error_type": "warning", "error_title": col.zh,
                 "error_message": "请输入日期,如 2024-03-05 或 2024/3/5",
             })
-    if sheet.key == "clients":
-        j = sheet.keys.index("agent")
+    for key in AGENT_COLUMNS.get(sheet.key, ()):
+        j = sheet.keys.index(key)
         ws.data_validation(1, j, MAX_ROW, j, {
             "validate": "list", "source": _agent_list_source(lang),
-            "error_title": sheet.column("agent").zh,
-            "error_message": f"{sheet.column('agent').zh}必须是「{schema.AGENTS.name(lang)}」表中的人",
+            "error_title": sheet.column(key).zh,
+            "error_message": f"{sheet.column(key).zh}必须是「{schema.AGENTS.name(lang)}」表中的人",
         })
     write_rows(ws, sheet, rows, formats)
     if sheet.key == "my_tasks":

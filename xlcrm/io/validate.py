@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from ..core.frames import lookup
+from ..core.frames import client_table, lookup
+from ..core.handover import awaiting_handover, current_agents
 from ..core.records import Book, Finding
 from . import schema
 from .loader import cell_of
@@ -122,9 +123,42 @@ def check_duplicate_mobiles(book: Book) -> list[Finding]:
     return out
 
 
+def check_handovers(book: Book) -> list[Finding]:
+    """交接 rows name known agents and clients; clients of a departed agent need a handover."""
+    out: list[Finding] = []
+    if "clients" not in book.letters or "agents" not in book.letters:
+        return out
+    known = set(book.agents["agent"].dropna())
+    ids = set(book.clients["client_id"].dropna())
+    handovers = book.frames.get("handovers")
+    name = book.sheet_name("handovers")
+    if handovers is not None and not handovers.empty:
+        for col in ("from_agent", "to_agent"):
+            bad = handovers[col].notna() & ~handovers[col].isin(known)
+            for who, row in zip(handovers.loc[bad, col], handovers.loc[bad, "_row"], strict=True):
+                out.append(Finding(name, cell_of(book, "handovers", col, row),
+                                   f"{schema.HANDOVERS.column(col).zh} '{who}' 不在「{book.sheet_name('agents')}」表中",
+                                   "error", "agent-unknown", col))
+        bad = handovers["client_id"].notna() & ~handovers["client_id"].isin(ids)
+        for cid, row in zip(handovers.loc[bad, "client_id"], handovers.loc[bad, "_row"], strict=True):
+            out.append(Finding(name, cell_of(book, "handovers", "client_id", row),
+                               f"客户编号 '{cid}' 在「{book.sheet_name('clients')}」表中不存在", "error",
+                               "client-unknown", "client_id"))
+    clients = client_table(book.clients)
+    agent, _original = current_agents(clients, handovers)  # every row, also planned ones
+    waiting = awaiting_handover(clients.assign(agent=agent), book.agents)
+    rows = clients.loc[waiting, "_row"]
+    for who, row in zip(agent[waiting], rows, strict=True):
+        out.append(Finding(book.sheet_name("clients"), cell_of(book, "clients", "agent", row),
+                           f"顾问 '{who}' 已离职(在职=否),客户还没有交接:请在「{name}」表登记新顾问",
+                           "warning", "handover-missing", "agent"))
+    return out
+
+
 CHECKS: tuple[Callable[[Book], list[Finding]], ...] = (
     check_required, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
     check_duplicate_mobiles,
+    check_handovers,
 )
 
 

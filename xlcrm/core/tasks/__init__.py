@@ -36,6 +36,7 @@ from .holidays import holidays
 from .immediate_sms import immediate_sms
 from .key_dates import key_dates
 from .persistence import persistence
+from .profile import profile
 from .promises import promises
 from .referrals import referrals
 from .sleeping import sleeping
@@ -46,7 +47,7 @@ TASK_COLUMNS = ["date", "due", "overdue_days", "rank", "priority", "kind", "clie
 
 FAMILIES: tuple[Callable[[Context], pd.DataFrame], ...] = (
     promises, immediate_sms, birthdays, key_dates, holidays, cadence_calls, referrals, sleeping,
-    persistence, surveys, complaints, care_sms,
+    persistence, surveys, complaints, care_sms, profile,
 )
 
 
