@@ -19,12 +19,14 @@ from .analysis import analyse
 from .board import mask_foreign
 from .calendar import calendar_for
 from .frames import lookup
+from .handover import awaiting_handover, reclaim
 from .messages import Messages
 from .records import Book
 from .rules import Rules
 from .status import churned as status_churned
 from .status import is_overdue, reached
 from .tasks import next_actions
+from .tasks.context import yearly
 
 WEEKDAYS = "一二三四五六日"
 MET, NOT_MET = "达标", "未达标"
@@ -108,6 +110,7 @@ class AgentWeek:
     attention: pd.DataFrame
     referrals: pd.DataFrame
     sms: pd.DataFrame
+    month_dates: pd.DataFrame = field(default_factory=pd.DataFrame)  # 生日台历: when, client_id, text
 
 
 def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[AgentWeek]:
@@ -135,6 +138,9 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
         "referred_name": vocab.FOREIGN, "referred_phone": "", "referred_client_id": "", "referred_company": ""})
     refs_by = {a: f for a, f in open_refs.sort_values("date").groupby("agent", sort=False)}
 
+    dates = month_dates(plan)
+    dates_by = {a: f for a, f in dates.groupby("agent", sort=False)}
+
     empty_tasks = tasks.iloc[0:0]
     out = []
     for agent in agents if agents is not None else plan.active_agents():
@@ -142,8 +148,52 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
         out.append(AgentWeek(
             agent, week_plan, week_plan[week_plan["kind"].isin(vocab.CARE_KINDS)],
             attention_by.get(agent, attention.iloc[0:0]), refs_by.get(agent, open_refs.iloc[0:0]),
-            week_plan[week_plan["sms"].fillna("") != ""]))
+            week_plan[week_plan["sms"].fillna("") != ""], dates_by.get(agent, dates.iloc[0:0])))
     return out
+
+
+def month_bounds(monday: date) -> tuple[date, date]:
+    """First and last day of the month of `monday` (the 生日台历's month)."""
+    first = monday.replace(day=1)
+    last = (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date()
+    return first, last
+
+
+def month_dates(plan: WeeklyPlan) -> pd.DataFrame:
+    """Birthdays and key dates of the active clients in the month of the plan's Monday.
+
+    Seed 000: 每月建立客户生日台历. Lunar dates are converted to that year's solar date
+    and keep their lunar label. Columns: agent, when, client_id, client_class, text.
+    """
+    first, last = month_bounds(plan.monday)
+    start, end = pd.Timestamp(first), pd.Timestamp(last)
+    cl = plan.clients[plan.clients["active"]]
+    columns = ["agent", "when", "client_id", "client_class", "text"]
+    parts = []
+    births = yearly(cl, "birthday_month", "birthday_day", cl["birthday_calendar"] == vocab.LUNAR, start, end)
+    if not births.empty:
+        text = births["name"].fillna("") + " 生日" + np.where(births["label"] != "", "(" + births["label"] + ")", "")
+        parts.append(pd.DataFrame({"agent": births["agent"].to_numpy(), "when": births["when"].to_numpy(),
+                                   "client_id": births.index.to_numpy(),
+                                   "client_class": births["client_class"].to_numpy(), "text": text.to_numpy()}))
+    kd = plan.book.key_dates
+    kd = kd[kd["client_id"].isin(cl.index)]
+    if not kd.empty:
+        dates = yearly(kd, "date_month", "date_day", kd["calendar"] == vocab.LUNAR, start, end)
+        if not dates.empty:
+            ids = dates["client_id"]
+            what = np.where((dates["kind"] == vocab.KEYDATE_KINDS[0]) & dates["who"].notna(),
+                            dates["who"].fillna("") + "生日", dates["kind"].fillna(vocab.KEYDATE_DEFAULT))
+            text = (lookup(ids, cl["name"]).fillna("") + " " + what
+                    + np.where(dates["label"] != "", "(" + dates["label"] + ")", ""))
+            parts.append(pd.DataFrame({"agent": lookup(ids, cl["agent"]).to_numpy(), "when": dates["when"].to_numpy(),
+                                       "client_id": ids.to_numpy(),
+                                       "client_class": lookup(ids, cl["client_class"]).to_numpy(),
+                                       "text": text.to_numpy()}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "when" else object) for c in columns})
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["when", "client_class", "client_id"], kind="stable")[columns].reset_index(drop=True)
 
 
 def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
@@ -189,16 +239,96 @@ def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
         out["holiday_coverage"] = pd.Series(covered, index=active.index).groupby(active["agent"]).mean().reindex(agents)
     out["tasks_this_week"] = plan.tasks.groupby("agent").size().reindex(agents, fill_value=0)
 
+    out["completeness"] = cl.groupby("agent")["completeness"].mean().reindex(agents)
+
+    week, year = periods(plan.monday)
     refs = plan.book.referrals
-    refs = refs.assign(agent=refs["referrer_id"].map(cl["agent"].to_dict()))
-    funnel = pd.DataFrame(index=pd.Index(agents, name="agent"))
-    for label, states in vocab.FUNNEL:
-        hit = refs if states is None else refs[refs["state"].isin(states)]
-        funnel[label] = hit.groupby("agent").size().reindex(agents, fill_value=0)
-    base = funnel["推荐"].replace(0, np.nan)
-    for label, _ in vocab.FUNNEL[1:]:
-        funnel[label + "率"] = (funnel[label] / base).fillna(0.0)
+    refs = refs.assign(agent=lookup(refs["referrer_id"], cl["agent"]))
+    funnels = {key: funnel(refs[(refs["date"] >= start) & (refs["date"] < end)], agents)
+               for key, (_label, start, end) in (("week", week), ("year", year))}
 
     churned = cl[status_churned(cl)]
-    churn = pd.crosstab(churned["agent"], churned["churn_reason"].fillna("未填")).reindex(index=agents, fill_value=0)
-    return {"summary": out.reset_index(), "funnel": funnel.reset_index(), "churn": churn.reset_index()}
+    reasons = churned["churn_reason"].fillna(vocab.CHURN_REASON_MISSING)
+    churn = {}
+    for key, (_label, start, end) in (("week", week), ("year", year)):
+        hit = (churned["churn_date"] >= start) & (churned["churn_date"] < end)
+        churn[key] = churn_table(churned.loc[hit, "agent"], reasons[hit], agents)
+    undated = int(churned["churn_date"].isna().sum())
+
+    columns = ["name", "agent", "client_class", "status", "days_since", "last_reached", "phone"]
+    waiting = cl[awaiting_handover(cl, plan.book.agents)].sort_values(["agent", "client_class"])
+    pool = cl[reclaim(cl, rules["reclaim_overdue_days"])].sort_values(
+        ["agent", "client_class", "overdue_days"], ascending=[True, True, False])
+    watch = cl[cl["active"] & cl["client_class"].isin(vocab.CHURN_WATCH_CLASSES)
+               & (is_overdue(cl["status"]) | (cl["status"] == vocab.SLEEPING))].sort_values(
+        ["client_class", "agent", "days_since"], ascending=[True, True, False])
+    return {
+        "summary": out.reset_index(),
+        "periods": {"week": week[0], "year": year[0]},
+        "funnel": funnels["year"], "funnel_week": funnels["week"],
+        "churn": churn["year"], "churn_week": churn["week"], "churn_undated": undated,
+        "churn_analysis": churn_analysis(churned, year[1], year[2]),
+        "awaiting_handover": waiting[columns].reset_index(),
+        "reclaim": pool[columns + ["overdue_days"]].reset_index(),
+        "churn_watch": watch[columns].reset_index(),
+    }
+
+
+def periods(monday: date) -> tuple[tuple[str, pd.Timestamp, pd.Timestamp], tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """(label, start, end) of the week before `monday` and of the twelve calendar months up to it.
+
+    The summary is made on Monday: "上周" is the last full week; the twelve months are
+    whole months, the current one included up to Sunday.
+    """
+    end = pd.Timestamp(monday)
+    week_start = end - pd.Timedelta(days=7)
+    last = end - pd.Timedelta(days=1)
+    year_start = (end.replace(day=1) - pd.DateOffset(months=11)) if end.day > 1 else \
+        (end - pd.DateOffset(months=12))
+    week = (f"上周({week_start.month}月{week_start.day}日—{last.month}月{last.day}日)", week_start, end)
+    year = (f"近12个月({year_start.year}年{year_start.month}月—{last.year}年{last.month}月)", year_start, end)
+    return week, year
+
+
+def funnel(refs: pd.DataFrame, agents: list[str]) -> pd.DataFrame:
+    """推荐 → 联系 → 到访 → 成交 per agent (of the referrer), with each step's share of 推荐."""
+    out = pd.DataFrame(index=pd.Index(agents, name="agent"))
+    for label, states in vocab.FUNNEL:
+        hit = refs if states is None else refs[refs["state"].isin(states)]
+        out[label] = hit.groupby("agent").size().reindex(agents, fill_value=0)
+    base = out["推荐"].replace(0, np.nan)
+    for label, _ in vocab.FUNNEL[1:]:
+        out[label + "率"] = (out[label] / base).fillna(0.0)
+    return out.reset_index()
+
+
+def churn_table(agent: pd.Series, reason: pd.Series, agents: list[str]) -> pd.DataFrame:
+    """Churned clients per agent by 流失原因, in vocabulary order (未填 last), with 合计."""
+    columns = [*vocab.CHURN_REASONS, vocab.CHURN_REASON_MISSING]
+    rows = list(dict.fromkeys([*agents, *agent.dropna()]))
+    table = pd.crosstab(agent, reason).reindex(index=rows, columns=columns, fill_value=0)
+    table.index.name = "agent"
+    table["合计"] = table.sum(axis=1)
+    return table.reset_index()
+
+
+def churn_analysis(churned: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """流失分析: churned clients with a 流失日期 in [start, end), by month x class, reason, agent.
+
+    The class is the lifetime-value class (a churned client who bought keeps A/B/C).
+    """
+    hit = churned[(churned["churn_date"] >= start) & (churned["churn_date"] < end)]
+    months = pd.period_range(start, end - pd.Timedelta(days=1), freq="M")
+    month = hit["churn_date"].dt.to_period("M")
+    by_month = pd.crosstab(month, hit["client_class"]).reindex(index=months, columns=list(vocab.CLASSES),
+                                                                fill_value=0)
+    by_month.index = [f"{p.year}年{p.month}月" for p in months]
+    by_month.index.name = "month"
+    by_month["合计"] = by_month.sum(axis=1)
+    reasons = hit["churn_reason"].fillna(vocab.CHURN_REASON_MISSING)
+    by_reason = reasons.value_counts().reindex([*vocab.CHURN_REASONS, vocab.CHURN_REASON_MISSING], fill_value=0)
+    by_agent = pd.crosstab(hit["agent"], hit["client_class"]).reindex(columns=list(vocab.CLASSES), fill_value=0)
+    by_agent["合计"] = by_agent.sum(axis=1)
+    return {"by_month": by_month.reset_index(),
+            "by_reason": by_reason.rename_axis("reason").reset_index(name="count"),
+            "by_agent": by_agent.rename_axis("agent").reset_index()}

@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,15 @@ import pandas as pd
 import xlsxwriter
 
 from ..core import vocab
-from ..core.weekly import NOT_MET, AgentWeek, WeekInfo, WeeklyPlan, day_label
+from ..core.weekly import (
+    NOT_MET,
+    WEEKDAYS,
+    AgentWeek,
+    WeekInfo,
+    WeeklyPlan,
+    day_label,
+    month_bounds,
+)
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -131,6 +139,7 @@ class Book:
         # A date written with a row format keeps the row's look and gets a date format.
         self._dated = {id(self.overdue): self.overdue_date, id(self.band): self.bold_date}
         self.percent = add({"num_format": "0%"})
+        self.bold_percent = add({"num_format": "0%", "bold": True})
         self.bold = add({"bold": True})
         self.overdue_wrap = add(OVERDUE_STYLE | {"valign": "top", "text_wrap": True})
         self.phone = add({"valign": "top", "num_format": "@"})
@@ -215,6 +224,8 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     if week.referrals.empty:
         s.empty("没有待跟进的转介绍")
 
+    write_birthday_calendar(book, plan, week)
+
     s = Sheet(book, "短信草稿", title("短信草稿"), [("日期", 11.5), ("客户编号", 11), ("姓名", 9), ("手机", 16), ("事由", 12),
                                        ("短信草稿(复制发送)", 70)])
     for t in week.sms.itertuples(index=False):
@@ -225,73 +236,222 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     return path
 
 
+CALENDAR_NAME = "生日台历"
+CALENDAR_LINES = 7  # items shown in one day's cell; more are counted
+
+
+def write_birthday_calendar(book: Book, plan: WeekInfo, week: AgentWeek) -> None:
+    """生日台历 (seed 000: 每月建立客户生日台历): the month of the week's Monday as a grid.
+
+    Columns Monday to Sunday, one row per calendar week; each day's cell lists the
+    agent's clients' birthdays and key dates (lunar dates already converted, with
+    their lunar label). The days of this week are shaded. One A4 landscape page.
+    """
+    first, last = month_bounds(plan.monday)
+    ws = book.wb.add_worksheet(CALENDAR_NAME)
+    add = book.wb.add_format
+    base = {"text_wrap": True, "valign": "top", "border": 1, "font_size": 9}
+    day_fmt = add(base)
+    week_fmt = add(base | {"bg_color": "#FFF2CC"})
+    out_fmt = add(base | {"bg_color": "#F2F2F2", "font_color": "#A6A6A6"})
+    title = f"{week.agent} · 生日台历 {first.year}年{first.month}月"
+    ws.merge_range(0, 0, 0, 6, title, book.title)
+    ws.set_row(0, 26)
+    for j in range(7):
+        ws.write_string(1, j, f"星期{WEEKDAYS[j]}", book.header)
+        ws.set_column(j, j, 21)
+    by_day: dict[date, list[str]] = {}
+    for when, cls, text in zip(week.month_dates["when"], week.month_dates["client_class"],
+                               week.month_dates["text"], strict=True):
+        by_day.setdefault(pd.Timestamp(when).date(), []).append(f"[{cls}] {text}" if cls else str(text))
+    start = first - timedelta(days=first.weekday())
+    sunday = plan.monday + timedelta(days=6)
+    row = 2
+    day = start
+    while day <= last:
+        lines_in_row = 1
+        for j in range(7):
+            when = day + timedelta(days=j)
+            items = by_day.get(when, []) if first <= when <= last else []
+            shown = items[:CALENDAR_LINES]
+            if len(items) > len(shown):
+                shown.append(f"…另有 {len(items) - len(shown)} 项")
+            label = f"{when.day}" if first <= when <= last else f"{when.month}/{when.day}"
+            fmt = out_fmt if not first <= when <= last else week_fmt if plan.monday <= when <= sunday else day_fmt
+            ws.write_string(row, j, "\n".join([label, *shown]), fmt)
+            lines_in_row = max(lines_in_row, len(shown) + 1)
+        ws.set_row(row, max(72, 13 * lines_in_row))
+        row += 1
+        day += timedelta(days=7)
+    count = len(week.month_dates)
+    ws.merge_range(row, 0, row, 6, f"本月 {count} 项(生日、家人生日和纪念日;农历日期已换算为公历)。"
+                   f"黄色为本周 {plan.monday.month}月{plan.monday.day}日—{sunday.month}月{sunday.day}日。"
+                   f"[A]等为客户类别。", book.muted)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.fit_to_pages(1, 1)
+    ws.print_area(0, 0, row, 6)
+    ws.set_header(f"&L{_escape_hf(title)}")
+
+
 # 团队汇总's columns: (key in team_summary, header, width, summed in the 合计 row).
 SUMMARY_COLUMNS = [("agent", "顾问", 10, False), ("clients", "客户数", 7, True),
                    *((c, f"{c}类", 6, True) for c in vocab.CLASSES),
                    ("overdue", "逾期", 6, True), ("a_overdue", "A类逾期", 8, True), ("sleeping", vocab.SLEEPING, 6, True),
-                   ("touches_last_week", "上周有效联系", 12, True), ("visits_last_week", "上周拜访", 9, False),
+                   ("touches_last_week", "上周有效联系", 12, True), ("visits_last_week", "上周拜访", 9, True),
                    ("visit_standard", "拜访标准", 9, False), ("visits_ok", "拜访达标", 9, False),
                    ("last_holiday", "上个节日", 16, False), ("holiday_coverage", "节日覆盖率", 10, False),
-                   ("tasks_this_week", "本周任务", 9, True)]
+                   ("completeness", "资料完整度", 10, False), ("tasks_this_week", "本周任务", 9, True)]
 SUMMARY_AT = {key: j for j, (key, *_rest) in enumerate(SUMMARY_COLUMNS)}
+PERCENT_KEYS = ("holiday_coverage", "completeness")
+FUNNEL_STEPS = [label for label, _states in vocab.FUNNEL]
+CLIENT_LIST = [("客户编号", 11), ("姓名", 9), ("负责顾问", 10), ("类别", 5), ("跟进状态", 10), ("距上次联系天数", 13),
+               ("上次有效联系", 12), ("手机", 14)]
 
 
-def write_team_summary(path: Path, plan: WeeklyPlan, summary: dict[str, pd.DataFrame]) -> Path:
+def write_team_summary(path: Path, plan: WeeklyPlan, summary: dict[str, Any]) -> Path:
     book = Book(path)
     book.wb.set_properties({"title": f"团队汇总 {plan.week}", "author": "xlcrm"})
     title = f"团队汇总 · {plan.title}"
+    periods = summary["periods"]
     s = Sheet(book, "团队汇总", title, [(header, width) for _k, header, width, _s in SUMMARY_COLUMNS])
     table = summary["summary"]
     first = s.row
-    formats = [book.percent if key == "holiday_coverage" else None for key, *_rest in SUMMARY_COLUMNS]
+    formats = [book.percent if key in PERCENT_KEYS else None for key, *_rest in SUMMARY_COLUMNS]
     for row in table[[key for key, *_rest in SUMMARY_COLUMNS]].itertuples(index=False):
         s.write(list(row), formats=formats)
     last = s.row - 1
     at = SUMMARY_AT
     if last >= first:
-        s.write(["合计" if key == "agent" else table[key].sum() if summed else None
-                 for key, _h, _w, summed in SUMMARY_COLUMNS], book.bold)
+        totals = ["合计" if key == "agent" else table[key].sum() if summed else None
+                  for key, _h, _w, summed in SUMMARY_COLUMNS]
+        # The team's completeness is the mean over its clients, not over the agents.
+        totals[at["completeness"]] = ((table["completeness"] * table["clients"]).sum() / table["clients"].sum()
+                                      if table["clients"].sum() else None)
+        s.write(totals, book.bold, formats=[book.bold_percent if f is not None else None for f in formats])
         s.ws.conditional_format(first, at["a_overdue"], last, at["a_overdue"],
                                 {"type": "cell", "criteria": ">", "value": 0, "format": book.overdue})
         s.ws.conditional_format(first, at["visits_ok"], last, at["visits_ok"],
                                 {"type": "cell", "criteria": "==", "value": f'"{NOT_MET}"', "format": book.overdue})
         s.ws.conditional_format(first, at["holiday_coverage"], last, at["holiday_coverage"],
                                 {"type": "cell", "criteria": "<", "value": 1, "format": book.overdue})
+        s.ws.conditional_format(first, at["completeness"], last, at["completeness"],
+                                {"type": "cell", "criteria": "<", "value": plan.rules["profile_min_share"],
+                                 "format": book.overdue})
         _chart(book, s.ws, "各顾问客户类别", "stacked", [(c + "类", at[c]) for c in vocab.CLASSES], first, last,
-               "类别分布", f"A{s.row + 3}")
+               "客户数", f"A{s.row + 3}")
         _chart(book, s.ws, "各顾问逾期客户", "column",
                [("逾期", at["overdue"]), ("A类逾期", at["a_overdue"]), (vocab.SLEEPING, at["sleeping"])], first, last,
-               "逾期客户", f"A{s.row + 20}")
+               "客户数", f"A{s.row + 20}")
         s.below = (36, 8)
 
-    funnel = summary["funnel"]
-    s = Sheet(book, "转介绍漏斗", f"团队汇总 · 转介绍漏斗  {plan.title}", [("顾问", 10), ("推荐", 7), ("联系", 7), ("到访", 7), ("成交", 7),
-                                         ("联系率", 8), ("到访率", 8), ("成交率", 8)])
-    for row in funnel.itertuples(index=False):
-        s.write(list(row), formats=[None] * 5 + [book.percent] * 3)
-    totals = [funnel[c].sum() for c in ("推荐", "联系", "到访", "成交")]
-    rate = [t / totals[0] if totals[0] else 0 for t in totals[1:]]
-    s.write(["合计", *totals, *rate], book.bold, formats=[None] * 5 + [book.percent] * 3)
-    total_row = s.row - 1
+    def title_of(sheet: str) -> str:  # each sheet prints its own name
+        return f"团队汇总 · {sheet}  {plan.title}"
+
+    s = Sheet(book, "交接与公海", title_of("交接与公海"), [*CLIENT_LIST, ("逾期天数", 9)])
+    waiting = summary["awaiting_handover"]
+    s.band(f"待交接: 顾问已离职(在职=否)、还没有交接的客户 {len(waiting)} 位 —— 请在「交接」表登记新顾问")
+    _client_rows(s, waiting, "没有待交接的客户")
+    pool = summary["reclaim"]
+    s.band(f"建议重新分配(公海): {'/'.join(vocab.RECLAIM_CLASSES)}类客户逾期 ≥ {plan.rules['reclaim_overdue_days']} 天"
+           f"(规则「建议收回逾期天数」),{len(pool)} 位 —— 主管决定后在「交接」表登记")
+    _client_rows(s, pool, "没有逾期这么久的客户", overdue=True)
+
+    s = Sheet(book, "转介绍漏斗", title_of("转介绍漏斗"), [("顾问", 10), *((step, 7) for step in FUNNEL_STEPS),
+                                         *((step + "率", 8) for step in FUNNEL_STEPS[1:])])
+    total_row = None
+    for key, label in (("funnel_week", periods["week"]), ("funnel", periods["year"])):
+        s.band(f"{label},按推荐日期")
+        if key == "funnel":
+            s.write(["顾问", *FUNNEL_STEPS, *(step + "率" for step in FUNNEL_STEPS[1:])], book.header)
+        funnel = summary[key]
+        for row in funnel.itertuples(index=False):
+            s.write(list(row), formats=[None] * 5 + [book.percent] * 3)
+        totals = [funnel[c].sum() for c in FUNNEL_STEPS]
+        rate = [t / totals[0] if totals[0] else 0 for t in totals[1:]]
+        s.write(["合计", *totals, *rate], book.bold, formats=[None] * 5 + [book.bold_percent] * 3)
+        total_row = s.row - 1
     s.band("参考: 转介绍成交率约 40%,陌拜约 11%(培训资料)")
     chart = book.wb.add_chart({"type": "bar"})
     chart.add_series({"name": "团队转介绍漏斗", "categories": ["转介绍漏斗", 1, 1, 1, 4],
                       "values": ["转介绍漏斗", total_row, 1, total_row, 4], "data_labels": {"value": True}})
-    chart.set_title({"name": "转介绍漏斗: 推荐 → 联系 → 到访 → 成交"})
+    chart.set_title({"name": f"转介绍漏斗({periods['year']})"})
+    chart.set_x_axis({"name": "推荐人数"})
     chart.set_y_axis({"reverse": True})
     chart.set_legend({"none": True})
     s.ws.insert_chart(f"A{s.row + 2}", chart, {"x_scale": 1.4})
     s.below = (18, 11)
 
-    churn = summary["churn"]
-    headers = [("顾问", 10)] + [(str(c), 8) for c in churn.columns[1:]]
-    s = Sheet(book, "流失原因", f"团队汇总 · 流失原因  {plan.title}", headers if len(headers) > 1 else headers + [("流失", 8)])
-    for row in churn.itertuples(index=False):
-        s.write(list(row))
-    if churn.empty or len(churn.columns) == 1:
-        s.empty("没有流失客户")
+    reasons = [str(c) for c in summary["churn"].columns[1:]]
+    s = Sheet(book, "流失原因", title_of("流失原因"), [("顾问", 10), *((r, 7) for r in reasons)])
+    for key, label in (("churn_week", periods["week"]), ("churn", periods["year"])):
+        s.band(f"{label},按流失日期")
+        if key == "churn":
+            s.write(["顾问", *reasons], book.header)
+        churn = summary[key]
+        for row in churn.itertuples(index=False):
+            s.write(list(row))
+        s.write(["合计", *(churn[c].sum() for c in churn.columns[1:])], book.bold)
+    if summary["churn_undated"]:
+        s.empty(f"另有 {summary['churn_undated']} 位流失客户没有填「流失日期」,未计入上表")
+
+    _churn_analysis(book, title_of("流失分析"), periods["year"], summary["churn_analysis"])
+
+    watch = summary["churn_watch"]
+    s = Sheet(book, "流失预警", title_of("流失预警"), CLIENT_LIST)
+    s.band(f"流失预警: {'/'.join(vocab.CHURN_WATCH_CLASSES)}类客户逾期或沉睡 {len(watch)} 位 —— 优先联系")
+    _client_rows(s, watch, "没有逾期或沉睡的A/B类客户")
     book.close()
     return path
+
+
+def _client_rows(s: Sheet, frame: pd.DataFrame, none: str, overdue: bool = False) -> None:
+    if frame.empty:
+        s.empty(none)
+        return
+    for r in frame.itertuples(index=False):
+        values = [r.client_id, r.name, r.agent, r.client_class, r.status,
+                  None if pd.isna(r.days_since) else int(r.days_since), r.last_reached, r.phone]
+        if overdue:
+            values.append(int(r.overdue_days))
+        s.write(values, s.book.overdue if r.client_class == "A" else s.book.text)
+
+
+def _churn_analysis(book: Book, title: str, period: str, analysis: dict[str, pd.DataFrame]) -> None:
+    """流失分析: the last twelve months by month and class (with a chart), by reason, by agent."""
+    classes = [f"{c}类" for c in vocab.CLASSES]
+    s = Sheet(book, "流失分析", title, [("月份", 12), *((c, 7) for c in classes), ("合计", 7)])
+    s.band(f"{period},按流失日期")
+    by_month = analysis["by_month"]
+    first = s.row
+    for row in by_month.itertuples(index=False):
+        s.write(list(row))
+    last = s.row - 1
+    s.write(["合计", *(by_month[c].sum() for c in by_month.columns[1:])], book.bold)
+    chart = book.wb.add_chart({"type": "column", "subtype": "stacked"})
+    for j, name in enumerate(classes, start=1):
+        chart.add_series({"name": name, "categories": [s.ws.name, first, 0, last, 0],
+                          "values": [s.ws.name, first, j, last, j]})
+    chart.set_title({"name": "每月流失客户(按终生价值类别)"})
+    chart.set_y_axis({"name": "流失客户数"})
+    s.ws.insert_chart(1, 7, chart, {"x_scale": 1.2})
+    s.below = (0, 16)  # the chart sits to the right of the table
+
+    s.band("按流失原因")
+    s.write(["流失原因", "人数"], book.header)
+    by_reason = analysis["by_reason"]
+    for r in by_reason.itertuples(index=False):
+        s.write([r.reason, r.count])
+    s.write(["合计", by_reason["count"].sum()], book.bold)
+
+    s.band("按顾问(当前负责顾问)")
+    s.write(["顾问", *classes, "合计"], book.header)
+    by_agent = analysis["by_agent"]
+    for row in by_agent.itertuples(index=False):
+        s.write(list(row))
+    if by_agent.empty:
+        s.empty("近12个月没有流失客户")
 
 
 def _chart(book: Book, ws, title: str, kind: str, series: list[tuple[str, int]], first: int, last: int,

@@ -188,8 +188,85 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
                                     channel=vocab.WALK_IN, purpose=vocab.DEAL, outcome="签约"))
     at = schema.CONTACTS.keys.index("date")
     contact_rows.sort(key=lambda r: r[at])
-    return {"agents": agent_rows, "clients": client_rows, "contacts": contact_rows,
+    data = {"agents": agent_rows, "clients": client_rows, "contacts": contact_rows,
             "key_dates": key_rows, "referrals": ref_rows}
+    # A second generator, so adding these sheets leaves the rows above as they were.
+    extra = random.Random(seed + 1)
+    _churn_dates(client_rows, today, extra)
+    data["profiles"] = _profiles(client_rows, extra)
+    data["handovers"] = _turnover(data, agent_names, today, extra)
+    return data
+
+
+def _set(sheet: schema.Sheet, values: tuple, **changes) -> tuple:
+    out = list(values)
+    for key, value in changes.items():
+        out[sheet.keys.index(key)] = value
+    return tuple(out)
+
+
+def _turnover(data: dict[str, list[tuple]], agent_names: list[str], today: date,
+              rng: random.Random) -> list[tuple]:
+    """Seed 004's turnover: one agent left and handed over, one left without a handover.
+
+    With at least five agents, the second-to-last leaves 30 days ago and hands every
+    client to the first; the last (already 在职=否) keeps every 15th client with no
+    handover (validate warns, 团队汇总 lists them as 待交接); and one client asked for
+    another agent ten days ago.
+    """
+    if len(agent_names) < 5:
+        return []
+    left, gone, heir = agent_names[-2], agent_names[-1], agent_names[0]
+    active_at = schema.AGENTS.keys.index("agent")
+    data["agents"] = [_set(schema.AGENTS, r, active=vocab.NO) if r[active_at] == left else r
+                      for r in data["agents"]]
+    cid_at, agent_at = schema.CLIENTS.keys.index("client_id"), schema.CLIENTS.keys.index("agent")
+    moved = {r[cid_at] for i, r in enumerate(data["clients"], start=1) if i % 15 == 0}
+    data["clients"] = [_set(schema.CLIENTS, r, agent=gone) if r[cid_at] in moved else r for r in data["clients"]]
+    c_at = schema.CONTACTS.keys.index("client_id")
+    data["contacts"] = [_set(schema.CONTACTS, r, agent=gone) if r[c_at] in moved else r for r in data["contacts"]]
+    rows = [row(schema.HANDOVERS, date=today - timedelta(days=30), from_agent=left, to_agent=heir,
+                reason="离职,全部客户交接")]
+    own = [r[cid_at] for r in data["clients"] if r[agent_at] == agent_names[1]]
+    if own:
+        rows.append(row(schema.HANDOVERS, date=today - timedelta(days=10), from_agent=agent_names[1],
+                        to_agent=agent_names[2], client_id=rng.choice(own), reason="客户要求更换顾问"))
+    return rows
+
+
+PROFILE_VALUES = {
+    "native_place": ("江苏南京", "浙江杭州", "安徽合肥", "山东济南", "本地"),
+    "education": ("大专", "本科", "硕士", "高中"),
+    "spouse": ("已婚", "未婚"),
+    "children": ("一子", "一女", "一子一女", "无"),
+    "hobbies": ("高尔夫", "钓鱼", "书法", "旅游", "摄影", "茶艺"),
+    "diet": ("清淡", "偏辣", "素食"),
+    "smoking_drinking": ("不吸烟", "喜红酒", "偶尔喝酒"),
+    "health": ("良好", "高血压", "腰椎不好"),
+    "car": ("奔驰", "大众", "比亚迪", "无车"),
+    "organisations": ("商会会员", "校友会", "车友会"),
+    "residence": ("市区三居室", "别墅", "单位宿舍"),
+    "investment": ("改善型住房", "商铺", "理财为主"),
+}
+
+
+def _profiles(client_rows: list[tuple], rng: random.Random) -> list[tuple]:
+    """客户档案 rows for about a third of the clients, each partly filled."""
+    cid_at = schema.CLIENTS.keys.index("client_id")
+    out = []
+    for r in client_rows:
+        if rng.random() < 0.35:
+            values = {k: rng.choice(v) for k, v in PROFILE_VALUES.items() if rng.random() < 0.6}
+            out.append(row(schema.PROFILES, client_id=r[cid_at], **values))
+    return out
+
+
+def _churn_dates(client_rows: list[tuple], today: date, rng: random.Random) -> None:
+    """流失日期 for churned clients, most in the last twelve months, a few left blank."""
+    stage_at = schema.CLIENTS.keys.index("stage")
+    for i, r in enumerate(client_rows):
+        if r[stage_at] == vocab.STAGE_CHURNED and rng.random() < 0.9:
+            client_rows[i] = _set(schema.CLIENTS, r, churn_date=today - timedelta(days=rng.randint(0, 420)))
 
 
 def write_sample(path: str | Path, clients: int = 300, agents: int = 5, seed: int = 1,
