@@ -26,17 +26,19 @@ def handover(when, src, dst, cid=None, reason=None):
 
 
 def test_handovers_apply_in_date_order_not_sheet_order():
-    # Typed out of order: 张伟 → 李娜 on 11-01, then 李娜 → 王强 on 11-10 for K1.
-    book = book_of(clients=[client("K1", agent="张伟"), client("K2", agent="张伟")], agents=AGENTS,
-                   handovers=[handover(date(2026, 11, 10), "李娜", "王强", "K1"),
-                              handover(date(2026, 11, 1), "张伟", "李娜")])
+    # Typed out of order: K1 goes 张伟 → 李娜 on 11-01, then all of 李娜's clients go to 王强 on 11-10.
+    book = book_of(clients=[client("K1", agent="张伟"), client("K2", agent="张伟"), client("K3", agent="李娜")],
+                   agents=AGENTS,
+                   handovers=[handover(date(2026, 11, 10), "李娜", "王强"),
+                              handover(date(2026, 11, 1), "张伟", "李娜", "K1")])
     cl = analyse(book, DEFAULT_RULES, TODAY)
     assert cl.loc["K1", "agent"] == "王强" and cl.loc["K1", "original_agent"] == "李娜"
-    assert cl.loc["K2", "agent"] == "李娜" and cl.loc["K2", "original_agent"] == "张伟"
+    assert cl.loc["K3", "agent"] == "王强" and cl.loc["K3", "original_agent"] == "李娜"
+    assert cl.loc["K2", "agent"] == "张伟" and pd.isna(cl.loc["K2", "original_agent"])  # only K1 was named
     assert cl.loc["K1", "registered_agent"] == "张伟"  # 客户 is never edited: the history stays
     # As of 11-05 only the first handover has happened.
     early = analyse(book, DEFAULT_RULES, date(2026, 11, 5))
-    assert early.loc["K1", "agent"] == "李娜" and early.loc["K2", "agent"] == "李娜"
+    assert early.loc["K1", "agent"] == "李娜" and early.loc["K3", "agent"] == "李娜"
     # Before either, nothing moved and there is no 原顾问.
     before = analyse(book, DEFAULT_RULES, date(2026, 10, 31))
     assert before.loc["K1", "agent"] == "张伟" and before["original_agent"].isna().all()
@@ -62,7 +64,7 @@ def test_departed_agent_without_handover_is_a_finding_and_a_summary_list(tmp_pat
                                   client("K3", agent="赵敏", stage="流失", churn_reason="价格")])
     book, findings = load(path)
     found = [f for f in validate(book) if f.code == "handover-missing"]
-    assert [str(f) for f in found] == ["客户!E2: 顾问 '赵敏' 已离职(在职=否),客户还没有交接:请在「交接」表登记新顾问"]
+    assert [str(f) for f in found] == ["客户!E2: 顾问 '赵敏' 已离职(在职=否),名下客户 K1 还没有交接:请在「交接」表登记新顾问"]
     assert found[0].severity == "warning"
     summary = team_summary(weekly_plan(book, DEFAULT_RULES, TODAY))
     assert list(summary["awaiting_handover"]["client_id"]) == ["K1"]

@@ -68,7 +68,7 @@ def test_files_per_active_agent_and_summary(office):
 def test_agent_plan_has_the_right_tasks_on_the_right_days(office):
     _, folder, _ = office
     sheets = values(folder / "张伟.xlsx")
-    assert list(sheets) == ["本周计划", "本周关怀", "逾期与沉睡", "转介绍跟进", "短信草稿"]
+    assert list(sheets) == ["本周计划", "本周关怀", "逾期与沉睡", "转介绍跟进", "生日台历", "短信草稿"]
     plan = sheets["本周计划"]
     assert "张伟" in plan[0][0] and "2026-W48" in plan[0][0]
     rows = [r for r in plan[2:] if r[2]]
@@ -103,11 +103,13 @@ def test_team_summary_totals_equal_source_counts(office):
     funnel = {r[0]: r for r in wb["转介绍漏斗"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert funnel["张伟"][1:5] == (1, 1, 0, 0) and funnel["李娜"][1:5] == (1, 0, 0, 0)
     churn = list(wb["流失原因"].iter_rows(min_row=2, values_only=True))
-    assert churn[0][:2] == ("顾问", "价格") and ("李娜", 1) in [r[:2] for r in churn]
+    # 李五 churned (价格) with no 流失日期: in neither period, counted apart.
+    assert churn[0][:2] == ("顾问", "价格") and ("李娜", 0) in [r[:2] for r in churn]
+    assert any(r[0] and "1 位流失客户没有填「流失日期」" in r[0] for r in churn)
     charts = [c for ws in wb for c in ws._charts]
-    assert len(charts) == 3
+    assert len(charts) == 4  # classes, overdue, referral funnel, churn by month
     with zipfile.ZipFile(folder / "团队汇总.xlsx") as zf:
-        assert sum(n.startswith("xl/charts/chart") for n in zf.namelist()) == 3
+        assert sum(n.startswith("xl/charts/chart") for n in zf.namelist()) == 4
 
 
 def test_print_settings(office):
@@ -116,6 +118,9 @@ def test_print_settings(office):
         for ws in openpyxl.load_workbook(folder / name):
             assert ws.page_setup.orientation == "landscape"
             assert ws.page_setup.paperSize in (9, "9")
+            if ws.title == "生日台历":  # one page: nothing to repeat
+                assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight in (1, None)
+                continue
             # The page header carries the title on every page; the title row (row 1) stays
             # off the paper so page 1 does not print it twice; the column headers repeat.
             assert ws.print_title_rows == "$2:$2"

@@ -147,11 +147,14 @@ def check_handovers(book: Book) -> list[Finding]:
     clients = client_table(book.clients)
     agent, _original = current_agents(clients, handovers)  # every row, also planned ones
     waiting = awaiting_handover(clients.assign(agent=agent), book.agents)
-    rows = clients.loc[waiting, "_row"]
-    for who, row in zip(agent[waiting], rows, strict=True):
-        out.append(Finding(book.sheet_name("clients"), cell_of(book, "clients", "agent", row),
-                           f"顾问 '{who}' 已离职(在职=否),客户还没有交接:请在「{name}」表登记新顾问",
-                           "warning", "handover-missing", "agent"))
+    # One finding per departed agent (at the first such client), not one per client:
+    # a refresh would otherwise print hundreds of lines for one person who left.
+    for who, group in clients[waiting].groupby(agent[waiting], sort=True):
+        ids = list(group.index)
+        more = f" 等 {len(ids)} 位" if len(ids) > 3 else ""
+        out.append(Finding(book.sheet_name("clients"), cell_of(book, "clients", "agent", int(group["_row"].iloc[0])),
+                           f"顾问 '{who}' 已离职(在职=否),名下客户 {'、'.join(ids[:3])}{more} 还没有交接:"
+                           f"请在「{name}」表登记新顾问", "warning", "handover-missing", "agent"))
     return out
 
 
