@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
+from defusedxml import ElementTree
 
 from xlcrm.core.analysis import analyse
 from xlcrm.core.board import board
@@ -115,3 +118,37 @@ def test_public_pool_threshold_comes_from_rules():
     assert not findings and rules["reclaim_overdue_days"] == 29
     pool = team_summary(weekly_plan(book, rules, TODAY))["reclaim"]
     assert sorted(pool["client_id"]) == ["K_A", "K_C"]
+
+
+def test_refresh_of_a_workbook_made_before_the_board_gained_columns(tmp_path):
+    """An older template's 客户看板 table has 9 columns; the refresh rewrites its header."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    from xlcrm.io import schema
+
+    root = Path(__file__).resolve().parent.parent
+    old = tmp_path / "old.xlsx"
+    made = subprocess.run(["git", "-C", str(root), "show", "d8cb9ff:workbook/sample.xlsx"], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("the older sample is not in this checkout's history")
+    old.write_bytes(made.stdout)
+    path = tmp_path / "copy.xlsx"
+    shutil.copy(old, path)
+    assert run_cli("refresh", path, "--agent", "孔娟博", "--today", "2026-11-23").returncode == 0
+    wb = openpyxl.load_workbook(path)
+    ws = wb["客户看板"]
+    assert [c.value for c in ws[1]][:len(schema.BOARD.columns)] == [c.zh for c in schema.BOARD.columns]
+    table = ws.tables["Board"]
+    assert [c.name for c in table.tableColumns] == [c.zh for c in schema.BOARD.columns]
+    assert table.ref == f"A1:{schema.column_letter_of(schema.BOARD, 'completeness')}301"
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.endswith(".xml"):
+                ElementTree.fromstring(zf.read(name))
+    rows = list(openpyxl.load_workbook(path, read_only=True)["客户看板"].iter_rows(values_only=True))
+    assert len(rows) == 301 and rows[0][3] == "原顾问"
+    dates = openpyxl.load_workbook(path)["客户看板"]
+    at = schema.BOARD.keys.index("next_date") + 1
+    assert any(dates.cell(r, at).is_date for r in range(2, 302))  # the date style followed its header

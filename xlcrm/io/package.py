@@ -133,6 +133,55 @@ def render_table(xml: str, width: int, rows: int) -> str:
     return re.sub(r'(<autoFilter\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml, count=1)
 
 
+def migrate_header(sheet_xml: str, table_xml: str, sheet: schema.Sheet) -> tuple[str, str]:
+    """Header row and table columns of an owned sheet written by an older version.
+
+    When the schema of an owned sheet gained columns (客户看板: 原顾问, 资料完整度), the
+    table's column names and the header row are rewritten from the schema, in the
+    language the workbook uses, so the table stays valid; cells of the header row to
+    the right of the table (the 当前顾问 selector) are kept.
+    """
+    names = re.findall(r'<tableColumn\b[^>]*\bname="([^"]*)"', table_xml)
+    zh = [c.header("zh") for c in sheet.columns]
+    en = [c.header("en") for c in sheet.columns]
+    if names in (zh, en) or not names:
+        return sheet_xml, table_xml
+    lang = "en" if names[0] == en[0] and names[0] != zh[0] else "zh"
+    headers = en if lang == "en" else zh
+    # Column styles (date, percent formats) follow their header, not their old position.
+    old_styles = _column_styles(sheet_xml)
+    by_name = {n: old_styles[j] for j, n in enumerate(names) if j in old_styles}
+    cols = "".join(
+        f'<col min="{j + 1}" max="{j + 1}" width="{c.width + 0.71:g}" customWidth="1"'
+        + (f' style="{by_name[h]}"' if h in by_name else "") + "/>"
+        for j, (c, h) in enumerate(zip(sheet.columns, headers, strict=True)))
+    rest = "".join(m.group(0) for m in re.finditer(r"<col\b[^>]*>", sheet_xml)
+                   if int(re.search(r'\bmin="(\d+)"', m.group(0)).group(1)) > max(len(names), len(headers)))
+    sheet_xml = re.sub(r"<cols>.*?</cols>", lambda _m: f"<cols>{cols}{rest}</cols>", sheet_xml, count=1, flags=re.S)
+    columns = "".join(f'<tableColumn id="{i}" name="{escape(h, {chr(34): "&quot;"})}"/>'
+                      for i, h in enumerate(headers, start=1))
+    table_xml = re.sub(r"<tableColumns\b.*?</tableColumns>", lambda _m: f'<tableColumns count="{len(headers)}">'
+                       f"{columns}</tableColumns>", table_xml, count=1, flags=re.S)
+    row = re.search(r'<row\b[^>]*\br="1"[^>]*?(?:/>|>(.*?)</row>)', sheet_xml, re.S)
+    if row is None:
+        return sheet_xml, table_xml
+    cells = re.findall(r'<c\b[^>]*?(?:/>|>.*?</c>)', row.group(1) or "", re.S)
+    style = re.search(r'\bs="(\d+)"', cells[0]).group(1) if cells and re.search(r'\bs="(\d+)"', cells[0]) else None
+    kept = [c for c in cells if _column_index(re.search(r'\br="([A-Z]+)1"', c).group(1)) >= len(headers)]
+    new = [_cell(f"{get_column_letter(j + 1)}1", h, style) for j, h in enumerate(headers)]
+    open_tag = re.match(r"<row\b[^>]*?(?=/?>)", row.group(0)).group(0)
+    open_tag = re.sub(r'\sspans="[^"]*"', "", open_tag)
+    sheet_xml = sheet_xml[:row.start()] + open_tag + ">" + "".join(new + kept) + "</row>" + sheet_xml[row.end():]
+    return sheet_xml, table_xml
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
 def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
     y, mo, d, h, mi, sec = date_time
     return (h << 11) | (mi << 5) | (sec // 2), ((max(y, 1980) - 1980) << 9) | (mo << 5) | d
@@ -293,12 +342,16 @@ def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence
                                    f"或把「{sheet.zh}」表从模板复制过来")
             part = parts[name]
             width = len(sheet.columns)
-            xml = render_sheet(zf.read(part).decode("utf-8"), rows, width)
+            sheet_xml = zf.read(part).decode("utf-8")
+            tables = {t: zf.read(t).decode("utf-8") for t in table_parts(zf, part)}
+            for table, xml in tables.items():
+                sheet_xml, tables[table] = migrate_header(sheet_xml, xml, sheet)
+            xml = render_sheet(sheet_xml, rows, width)
             if stamp is not None:
                 xml = stamp_sheet(xml, sheet, stamp)
             replaced[part] = xml.encode("utf-8")
-            for table in table_parts(zf, part):
-                replaced[table] = render_table(zf.read(table).decode("utf-8"), width, len(rows)).encode("utf-8")
+            for table, xml in tables.items():
+                replaced[table] = render_table(xml, width, len(rows)).encode("utf-8")
         fd, tmp = tempfile.mkstemp(prefix=".xlcrm-", suffix=path.suffix, dir=path.parent)
         os.close(fd)
         try:
