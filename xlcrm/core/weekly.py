@@ -20,11 +20,11 @@ from .board import mask_foreign
 from .calendar import calendar_for
 from .frames import lookup
 from .messages import Messages
+from .planner import unplanned_summary
 from .records import Book
 from .rules import Rules
 from .status import churned as status_churned
 from .status import is_overdue, reached
-from .planner import unplanned_summary
 from .tasks import planned_actions
 
 WEEKDAYS = "一二三四五六日"

@@ -19,9 +19,9 @@ from ..core.analysis import analyse
 from ..core.board import board
 from ..core.drafts import drafts
 from ..core.messages import Messages
+from ..core.planner import unplanned_summary
 from ..core.records import Book, Finding
 from ..core.rules import read_rules
-from ..core.planner import unplanned_summary
 from ..core.tasks import planned_actions
 from ..io import schema
 from ..io.errors import RefreshError

@@ -26,8 +26,8 @@ import pandas as pd
 from .. import vocab
 from ..drafts import drafts
 from ..messages import Messages
-from ..records import Book
 from ..planner import Plan, plan, priority_key
+from ..records import Book
 from ..rules import Rules
 from .birthdays import birthdays
 from .cadence_calls import cadence_calls
