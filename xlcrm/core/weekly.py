@@ -121,7 +121,7 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
     # another agent) keeps its work but loses the client's id, name, phone and SMS.
     tasks = mask_foreign(tasks, cl, "client_id",
                          {"client_id": vocab.FOREIGN, "name": vocab.FOREIGN, "phone": "", "sms": ""})
-    tasks = tasks.sort_values(["agent", "date", "rank", "client_id"], kind="stable")
+    tasks = tasks.sort_values(["agent", "date"], kind="stable")  # keeps the planner's order within a day
     by_agent = {a: f for a, f in tasks.groupby("agent", sort=False)}
 
     attention = cl[is_overdue(cl["status"]) | (cl["status"] == vocab.SLEEPING)]
