@@ -38,7 +38,9 @@ def task_sheet(path: Path) -> list[dict]:
     ws = openpyxl.load_workbook(path)["我的任务"]
     values = list(ws.iter_rows(values_only=True))
     header = [h for h in values[0][: len(schema.MY_TASKS.columns)]]
-    return [dict(zip(header, r, strict=False)) for r in values[1:] if any(r)]
+    rows = [dict(zip(header, r, strict=False)) for r in values[1:] if any(r)]
+    assert rows and rows[-1]["优先级"] == "汇总" and "待排" in rows[-1]["任务"]  # the summary line comes last
+    return rows[:-1]
 
 
 def test_refresh_of_the_sample_changes_only_the_owned_sheets(tmp_path, sample_path):
@@ -69,7 +71,7 @@ def test_refresh_of_the_sample_changes_only_the_owned_sheets(tmp_path, sample_pa
         t["日期"].date() for t in tasks if t["日期"].date() < TODAY}
     board = list(wb["客户看板"].iter_rows(min_row=2, values_only=True))
     assert len(board) == 300
-    assert wb["我的任务"].tables["MyTasks"].ref == f"A1:K{len(tasks) + 1}"
+    assert wb["我的任务"].tables["MyTasks"].ref == f"A1:K{len(tasks) + 2}"  # tasks and the summary line
     assert wb["我的任务"].freeze_panes == "A2"
     to_pdf(path, tmp_path)
 
@@ -85,7 +87,7 @@ def test_refresh_writes_exact_tasks_and_keeps_formula_text_as_text(tmp_path):
     assert result.returncode == 0, result.stderr
     tasks = task_sheet(path)
     calls = [t for t in tasks if t["任务"] == "维护电话"]
-    assert [t["日期"].date() for t in calls] == [date(2026, 11, 21), date(2026, 11, 26), date(2026, 11, 29)]
+    assert [t["日期"].date() for t in calls] == [date(2026, 11, 21), date(2026, 11, 26)]  # 11-29 is a Sunday: next week
     assert calls[0]["原因"] == "B类每3天电话维护,已逾期2天"
     assert {t["客户编号"] for t in tasks} == {"K1"}
     assert calls[0]["姓名"] == '=HYPERLINK("x")' and calls[0]["手机"] == "+86 13800138000"

@@ -75,17 +75,19 @@ def test_agent_plan_has_the_right_tasks_on_the_right_days(office):
     by_client = {}
     for r in rows:
         by_client.setdefault((r[2], r[5]), []).append(r[0].date())
-    # B client last reached 11-18: overdue since 11-21, carried to Monday, then every 3 days.
-    assert by_client[("客Z1", "维护电话")] == [date(2026, 11, 23), date(2026, 11, 26), date(2026, 11, 29)]
-    overdue = next(r for r in rows if r[2] == "客Z1" and r[5] == "维护电话")
-    assert overdue[9].date() == date(2026, 11, 21)  # 原定日期
+    # B client last reached 11-18: overdue since 11-21, carried to Monday, then every 3 days
+    # (11-29 is a Sunday: next week). One row per client and day: other calls join it.
+    z1 = sorted(r[0].date() for r in rows if r[2] == "客Z1" and "维护电话" in r[5])
+    assert z1 == [date(2026, 11, 23), date(2026, 11, 26)]
+    overdue = next(r for r in rows if r[2] == "客Z1" and "维护电话" in r[5])
+    assert overdue[9].date() <= date(2026, 11, 21)  # 原定日期: the earliest of the joined tasks
     assert by_client[("客Z3", "兑现承诺:按时给客户反馈")] == [date(2026, 11, 25)]
     # A client's birthday on Saturday 11-28: the visit is on Friday.
-    assert by_client[("客Z2", "生日拜访(带鲜花/蛋糕)")] == [date(2026, 11, 27)]
+    assert [r[0].date() for r in rows if r[2] == "客Z2" and "生日拜访(带鲜花/蛋糕)" in r[5]] == [date(2026, 11, 27)]
     bands = [r[0] for r in plan if isinstance(r[0], str) and "星期" in r[0]]
     assert len(bands) == 7 and bands[0].startswith("11月23日 星期一")
     care = sheets["本周关怀"]
-    assert any(r[4] == "生日拜访(带鲜花/蛋糕)" for r in care)
+    assert any(r[4] and "生日拜访(带鲜花/蛋糕)" in r[4] for r in care)
 
 
 def test_team_summary_totals_equal_source_counts(office):

@@ -91,6 +91,12 @@ class WorkCalendar:
             when -= timedelta(days=1)
         return when
 
+    def on_or_after(self, when: date) -> date:
+        """The working day on or after `when` (flexible work moves forward)."""
+        while not self.is_working_day(when):
+            when += timedelta(days=1)
+        return when
+
     def working_days_before(self, when: date, n: int) -> list[date]:
         """The `n` working days before `when`, earliest first."""
         days: list[date] = []

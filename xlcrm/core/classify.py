@@ -40,12 +40,18 @@ def referred_deals(book: Book) -> pd.DataFrame:
 
 
 def top_share(values: pd.Series, share: float) -> pd.Series:
-    """True for the values ranked within the top `share` (at least one when share > 0)."""
+    """True for the values ranked within the top `share` of all of them (at least one when share > 0).
+
+    A zero or missing value never qualifies. Ties at the cut-off are decided by client
+    id, so no more than the share qualifies (ten equal values and a 20% share: two).
+    """
     if values.empty or share <= 0:
         return pd.Series(False, index=values.index)
     cut = max(1, math.ceil(len(values) * share))
-    ranks = values.rank(method="min", ascending=False)
-    return ranks <= cut
+    positive = values[values.fillna(0) > 0]
+    order = positive.to_frame("v").assign(_id=positive.index.astype(str)).sort_values(
+        ["v", "_id"], ascending=[False, True], kind="stable")
+    return pd.Series(values.index.isin(order.index[:cut]), index=values.index)
 
 
 def classify(book: Book, rules: Rules, today: date) -> pd.DataFrame:

@@ -5,7 +5,8 @@ template can use variables and filters but cannot reach Python internals. A temp
 that fails to parse or render becomes a finding naming it, and the task gets the
 shipped default text instead, so tasks always come out.
 
-Variables (Chinese names, as staff write them): 称呼, 姓名, 顾问, 节日, 日期, 单位, 对象.
+Variables (Chinese names, as staff write them): 称呼, 姓名, 顾问, 节日, 日期, 单位, 对象,
+类型, 事项 (您妻子的生日), 地址 (规则 门店地址).
 """
 
 from __future__ import annotations
@@ -25,17 +26,36 @@ COMPOUND_SURNAMES = frozenset(
     "谷梁 段干 百里 东郭 南门 羊舌 微生 梁丘 左丘 东门 第五".split()
 )
 
-# Default template for every task kind; the template name is the task kind.
-DEFAULT_TEMPLATES: dict[str, str] = {
+# Default template for every task kind; the template name is the task kind. A care
+# template has several variants (seed 000: never mass-worded); each client gets one
+# per month (`pick`), so two clients, or two months, do not read the same.
+DEFAULT_TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "承诺反馈": "{{称呼}}您好，我是{{顾问}}。您之前关心的事情有了结果，我稍后给您去电详细说明。",
-    "来电路线": "{{称呼}}您好，我是{{顾问}}，感谢您的来电！我们的地址和乘车路线稍后发您，来之前给我打个电话，我在门口等您。",
+    "来电路线": ("{{称呼}}您好，我是{{顾问}}，感谢您的来电！我们的地址是{{地址}}，"
+             "来之前给我打个电话，我在门口等您。"),
     "来访感谢": "{{称呼}}您好，我是{{顾问}}。感谢您今天抽空来访，有任何问题随时找我，祝您生活愉快！",
     "成交祝贺": "{{称呼}}您好，恭喜您今天顺利签约！我是{{顾问}}，后续手续我会全程跟进，有事随时联系我。",
-    "生日祝福": "{{称呼}}您好，今天是您的生日，{{顾问}}祝您生日快乐，身体健康，万事如意！",
+    "生日祝福": (
+        "{{称呼}}您好，今天是您的生日，{{顾问}}祝您生日快乐，身体健康，万事如意！",
+        "{{称呼}}，生日快乐！新的一岁愿您心想事成、平安喜乐。——{{顾问}}",
+        "{{称呼}}您好，我是{{顾问}}。在您生日这天送上一份祝福，愿您和家人幸福美满！",
+    ),
     "生日邀请": "{{称呼}}您好，{{日期}}是您的生日，{{顾问}}想邀请您参加我们为您准备的小小庆祝，方便的话回个电话？",
-    "家人关怀": "{{称呼}}您好，{{日期}}是您{{对象}}的{{类型}}，{{顾问}}提前送上祝福，祝全家幸福安康！",
-    "节日祝福": "{{称呼}}您好，{{节日}}将至，{{顾问}}祝您和家人节日快乐，阖家幸福！",
-    "日常关怀": "{{称呼}}您好，我是{{顾问}}。最近天气变化大，注意添衣保暖；项目有新动态我会第一时间告诉您。",
+    "家人关怀": (
+        "{{称呼}}您好，{{日期}}是{{事项}}，{{顾问}}提前送上祝福，祝全家幸福安康！",
+        "{{称呼}}您好，我是{{顾问}}。记得{{日期}}是{{事项}}，提前向您和家人道一声祝贺！",
+    ),
+    "节日祝福": (
+        "{{称呼}}您好，{{节日}}将至，{{顾问}}祝您和家人节日快乐，阖家幸福！",
+        "{{称呼}}，{{节日}}快乐！感谢您一直以来的信任，{{顾问}}祝您假期愉快、万事顺意。",
+        "{{称呼}}您好，我是{{顾问}}。{{节日}}到了，给您和家人拜个节，祝一切安好！",
+    ),
+    "日常关怀": (
+        "{{称呼}}您好，我是{{顾问}}。有一阵没跟您问候了，您和家人一切都好吧？有需要随时找我。",
+        "{{称呼}}您好，我是{{顾问}}。项目最近有新动态，我会第一时间告诉您；也祝您工作顺利！",
+        "{{称呼}}您好，{{顾问}}给您问个好。如果您身边有朋友需要咨询，我很乐意帮忙。",
+        "{{称呼}}您好，我是{{顾问}}。感谢您一直以来的支持，有任何问题欢迎随时联系我。",
+    ),
     "维护电话": "{{称呼}}您好，我是{{顾问}}，好久没联系了，最近一切都好吗？",
     "转介绍联系": "{{称呼}}您好，我是{{顾问}}，您的朋友向我推荐了您，想跟您简单聊几句，您看什么时候方便？",
     "转介绍反馈": "{{称呼}}您好，我是{{顾问}}。您推荐的朋友我已经联系上了，特向您反馈，感谢您的信任！",
@@ -46,6 +66,11 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "投诉跟进": "{{称呼}}您好，我是{{顾问}}，关于您反映的问题，我们正在处理，今天给您回电说明进展。",
     "补全资料": "{{称呼}}您好，我是{{顾问}}。为了给您提供更贴心的服务，想跟您核对一下联系方式和基本信息，您看什么时候方便？",
 }
+
+
+def variants(body: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return (body,) if isinstance(body, str) else tuple(body)
+
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -64,20 +89,23 @@ def salutation(name: str | None, gender: str | None) -> str:
 class Messages:
     """Compiled templates for one workbook; `render(kind, variables)` never raises."""
 
-    def __init__(self, templates: dict[str, str] | None = None, sheet: str = "短信模板",
+    def __init__(self, templates: dict[str, str | list[str]] | None = None, sheet: str = "短信模板",
                  rows: dict[str, int] | None = None) -> None:
+        """`templates`: name -> body, or several bodies (rows with the same 模板名 are variants)."""
         self.findings: list[Finding] = []
-        self._compiled = {}
+        self._compiled: dict[str, list] = {}
         self._sheet = sheet
         self._rows = rows or {}
-        merged = dict(DEFAULT_TEMPLATES)
-        merged.update({k: v for k, v in (templates or {}).items() if v})
-        self._defaults = {k: _ENV.from_string(v) for k, v in DEFAULT_TEMPLATES.items()}
-        for name, body in merged.items():
-            try:
-                self._compiled[name] = _ENV.from_string(body)
-            except TemplateError as exc:
-                self._report(name, f"模板「{name}」有语法错误({exc}),已使用默认文案")
+        merged = {k: variants(v) for k, v in DEFAULT_TEMPLATES.items()}
+        merged.update({k: tuple(b for b in variants(v) if b) for k, v in (templates or {}).items()
+                       if any(variants(v))})
+        self._defaults = {k: [_ENV.from_string(b) for b in variants(v)] for k, v in DEFAULT_TEMPLATES.items()}
+        for name, bodies in merged.items():
+            for body in bodies:
+                try:
+                    self._compiled.setdefault(name, []).append(_ENV.from_string(body))
+                except TemplateError as exc:
+                    self._report(name, f"模板「{name}」有语法错误({exc}),已使用默认文案")
 
     def _report(self, name: str, message: str) -> None:
         cell = f"B{self._rows[name]}" if name in self._rows else ""
@@ -85,8 +113,10 @@ class Messages:
         if finding not in self.findings:
             self.findings.append(finding)
 
-    def render(self, kind: str, variables: dict[str, object]) -> str:
-        template = self._compiled.get(kind)
+    def render(self, kind: str, variables: dict[str, object], pick: int = 0) -> str:
+        """The `pick`-th variant (modulo their number) of the kind's template."""
+        compiled = self._compiled.get(kind)
+        template = compiled[pick % len(compiled)] if compiled else None
         if template is not None:
             try:
                 return template.render(variables)
@@ -94,9 +124,10 @@ class Messages:
                 self._report(kind, f"模板「{kind}」无法生成({type(exc).__name__}: {exc}),已使用默认文案")
             except (TypeError, ValueError, ArithmeticError) as exc:
                 self._report(kind, f"模板「{kind}」无法生成({exc}),已使用默认文案")
-        default = self._defaults.get(kind)
-        if default is None:
+        defaults = self._defaults.get(kind)
+        if not defaults:
             return ""
+        default = defaults[pick % len(defaults)]
         try:
             return default.render(variables)
         except TemplateError:
@@ -104,9 +135,17 @@ class Messages:
 
 
 def variables(name: str | None, gender: str | None, agent: str | None, when: date,
-              company: str | None = None, holiday: str = "", who: str = "", kind: str = "") -> dict:
+              company: str | None = None, holiday: str = "", who: str = "", kind: str = "",
+              event: str = "", address: str = "") -> dict:
     return {
         "称呼": salutation(name, gender), "姓名": name or "", "顾问": agent or "",
         "节日": holiday, "日期": f"{when.month}月{when.day}日", "单位": company or "",
-        "对象": who or "家人", "类型": kind or "纪念日",
+        "对象": who or "家人", "类型": kind or "纪念日", "事项": event or "您家的纪念日",
+        "地址": address or "(请在规则「门店地址」填写)",
     }
+
+
+def event_phrase(who: str, kind: str) -> str:
+    """您妻子的生日 / 您的乔迁纪念日: what a 关怀日期 row celebrates, for 家人关怀 drafts."""
+    label = {"家人生日": "生日", "乔迁": "乔迁纪念日", "升学": "升学之喜"}.get(kind, kind or "纪念日")
+    return f"您{who}的{label}" if who else f"您的{label}"

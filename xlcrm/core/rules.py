@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import vocab
 from .records import Finding
 
 
@@ -77,6 +78,9 @@ RULE_DESCS: tuple[RuleDesc, ...] = (
     R("投诉跟进天数", "complaint_days", 1, _positive_int, "投诉后此天数内回电跟进"),
     R("每月关怀短信数", "care_sms_per_month", 2, _positive_int, "每位有效客户每月至少发送的关怀短信数"),
     R("每周拜访标准", "visits_per_week", 2, _positive_int, "每位顾问每周至少拜访次数"),
+    R("每日电话上限", "calls_per_day", 40, _positive_int, "每位顾问每个工作日最多安排的电话任务(同一客户同一天算一条)"),
+    R("每日拜访上限", "visits_per_day", 4, _positive_int, "每位顾问每个工作日最多安排的拜访任务"),
+    R("门店地址", "office_address", "", str, "来电路线短信中的门店/售楼处地址(短信模板变量 {{地址}})"),
     R("任务天数", "task_days", 7, _positive_int, "刷新我的任务时显示今天起多少天的任务"),
     R("建议收回逾期天数", "reclaim_overdue_days", 30, _positive_int,
       "A/B/C类客户逾期达到此天数,团队汇总列入「建议重新分配(公海)」"),
@@ -122,9 +126,25 @@ def read_rules(frame: pd.DataFrame | None, sheet_name: str = "规则") -> tuple[
             continue
         try:
             rules[desc.alias] = desc.convert(value)
+            if desc.alias == "holidays":
+                _check_holidays(rules, value, f"B{row}", sheet_name, findings)
         except (ValueError, TypeError):
             findings.append(Finding(
                 sheet_name, f"B{row}",
                 f"规则 '{desc.key}' 的值 '{value}' 无效,使用默认值 {display(desc.default)}",
                 code="rule-invalid", field=desc.alias))
     return rules, findings
+
+
+def _check_holidays(rules: Rules, value: Any, cell: str, sheet_name: str, findings: list[Finding]) -> None:
+    """覆盖节日 names the calendar does not know become a finding (and are left out)."""
+    names = rules["holidays"]
+    unknown = [n for n in names if n not in vocab.HOLIDAY_NAMES]
+    if not unknown:
+        return
+    known = tuple(n for n in names if n in vocab.HOLIDAY_NAMES)
+    rules["holidays"] = known
+    findings.append(Finding(
+        sheet_name, cell,
+        f"规则 '覆盖节日' 中的 {'、'.join(unknown)} 不是可识别的节日,已忽略;可用: {'、'.join(vocab.HOLIDAY_NAMES)}",
+        "warning", "rule-invalid", "holidays"))

@@ -65,6 +65,14 @@ RECLAIM_CLASSES = ("A", "B", "C")
 # Classes watched for churn (流失预警) when overdue or sleeping.
 CHURN_WATCH_CLASSES = ("A", "B")
 
+KEYDATE_BIRTHDAY = "家人生日"
+
+# Public holidays a 覆盖节日 rule may name (the holiday calendar's names for China).
+HOLIDAY_NAMES = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+# 节假日 sheet 类型: a day off, or a 调休 weekend working day.
+DAY_OFF, MAKEUP_WORKDAY = "放假", "调休上班"
+HOLIDAY_DAY_TYPES = (DAY_OFF, MAKEUP_WORKDAY)
+
 # Follow-up status (跟进状态), first match wins: 流失, 勿扰, 沉睡, 逾期N天, 今日到期, 正常.
 CHURNED, DO_NOT_CONTACT, SLEEPING, DUE_TODAY, NORMAL = "流失", "勿扰", "沉睡", "今日到期", "正常"
 OVERDUE_PREFIX, OVERDUE_SUFFIX = "逾期", "天"  # 逾期3天
@@ -86,12 +94,16 @@ class TaskKind:
       rank: the family's place in DOMAIN's priority order (1 = promises).
       family: the module in `core.tasks` that makes it.
       logs_as: the 事由 a completed task is logged as in 跟进记录.
+      flexible: the planner may move it (cadence, backlog, sleeping, persistence,
+        surveys, catch-up SMS) to fill what capacity is left; a fixed-date task keeps
+        its date (DOMAIN: Planning capacity).
     """
 
     name: str
     rank: int
     family: str
     logs_as: str
+    flexible: bool = False
 
     @property
     def priority(self) -> str:
@@ -107,18 +119,20 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("生日邀请", 3, "birthdays", BIRTHDAY),
     TaskKind("家人关怀", 3, "key_dates", BIRTHDAY),
     TaskKind("节日祝福", 4, "holidays", HOLIDAY),
-    TaskKind("维护电话", 5, "cadence_calls", ROUTINE),
+    TaskKind("维护电话", 5, "cadence_calls", ROUTINE, flexible=True),
     TaskKind("转介绍联系", 6, "referrals", REFERRAL),
     TaskKind("转介绍反馈", 6, "referrals", REFERRAL),
     TaskKind("转介绍感谢", 6, "referrals", REFERRAL),
-    TaskKind("唤醒沉睡", 7, "sleeping", ROUTINE),
-    TaskKind("坚持跟进", 8, "persistence", ROUTINE),
-    TaskKind("满意度回访", 9, "surveys", SURVEY),
+    TaskKind("唤醒沉睡", 7, "sleeping", ROUTINE, flexible=True),
+    TaskKind("坚持跟进", 8, "persistence", ROUTINE, flexible=True),
+    TaskKind("满意度回访", 9, "surveys", SURVEY, flexible=True),
     TaskKind("投诉跟进", 9, "surveys", COMPLAINT),
-    TaskKind("日常关怀", 10, "care_sms", ROUTINE),
-    TaskKind("补全资料", 10, "profile", ROUTINE),
+    TaskKind("日常关怀", 10, "care_sms", ROUTINE, flexible=True),
+    TaskKind("补全资料", 10, "profile", ROUTINE, flexible=True),
 )
 KIND = {k.name: k for k in TASK_KINDS}
+FLEXIBLE_KINDS = tuple(k.name for k in TASK_KINDS if k.flexible)
+UNPLANNED = "待排"  # flexible work that did not fit in the window's capacity
 
 # Named kinds the rules and reports refer to.
 PROMISE, ROUTE_SMS, THANKS_SMS, DEAL_SMS = "承诺反馈", "来电路线", "来访感谢", "成交祝贺"

@@ -21,11 +21,12 @@ from .calendar import calendar_for
 from .frames import lookup
 from .handover import awaiting_handover, reclaim
 from .messages import Messages
+from .planner import unplanned_summary
 from .records import Book
 from .rules import Rules
 from .status import churned as status_churned
 from .status import is_overdue, reached
-from .tasks import next_actions
+from .tasks import planned_actions
 from .tasks.context import yearly
 
 WEEKDAYS = "一二三四五六日"
@@ -68,6 +69,7 @@ class WeeklyPlan:
     book: Book
     rules: Rules
     holidays: list[tuple[str, date]] = field(default_factory=list)
+    unplanned: pd.DataFrame = field(default_factory=pd.DataFrame)  # 待排: did not fit this week
 
     @property
     def sunday(self) -> date:
@@ -94,10 +96,10 @@ class WeeklyPlan:
 
 def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None) -> WeeklyPlan:
     clients = analyse(book, rules, monday)
-    tasks = next_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
+    planned = planned_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
     cal = calendar_for(monday, monday + timedelta(days=6))
     found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))
-    return WeeklyPlan(monday, clients, tasks, book, rules, found)
+    return WeeklyPlan(monday, clients, planned.tasks, book, rules, found, planned.unplanned)
 
 
 @dataclass
@@ -111,6 +113,7 @@ class AgentWeek:
     referrals: pd.DataFrame
     sms: pd.DataFrame
     month_dates: pd.DataFrame = field(default_factory=pd.DataFrame)  # 生日台历: when, client_id, text
+    unplanned: str = ""  # the 本周计划 footer: 待排 N 条(…)
 
 
 def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[AgentWeek]:
@@ -121,7 +124,7 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
     # another agent) keeps its work but loses the client's id, name, phone and SMS.
     tasks = mask_foreign(tasks, cl, "client_id",
                          {"client_id": vocab.FOREIGN, "name": vocab.FOREIGN, "phone": "", "sms": ""})
-    tasks = tasks.sort_values(["agent", "date", "rank", "client_id"], kind="stable")
+    tasks = tasks.sort_values(["agent", "date"], kind="stable")  # keeps the planner's order within a day
     by_agent = {a: f for a, f in tasks.groupby("agent", sort=False)}
 
     attention = cl[is_overdue(cl["status"]) | (cl["status"] == vocab.SLEEPING)]
@@ -142,13 +145,17 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
     dates_by = {a: f for a, f in dates.groupby("agent", sort=False)}
 
     empty_tasks = tasks.iloc[0:0]
+    unplanned = plan.unplanned
+    unplanned_by = {a: f for a, f in unplanned.groupby("agent", sort=False)} if len(unplanned) else {}
     out = []
     for agent in agents if agents is not None else plan.active_agents():
         week_plan = by_agent.get(agent, empty_tasks)
         out.append(AgentWeek(
             agent, week_plan, week_plan[week_plan["kind"].isin(vocab.CARE_KINDS)],
             attention_by.get(agent, attention.iloc[0:0]), refs_by.get(agent, open_refs.iloc[0:0]),
-            week_plan[week_plan["sms"].fillna("") != ""], dates_by.get(agent, dates.iloc[0:0])))
+            week_plan[week_plan["sms"].fillna("") != ""],
+            month_dates=dates_by.get(agent, dates.iloc[0:0]),
+            unplanned=unplanned_summary(unplanned_by.get(agent, unplanned.iloc[0:0]))))
     return out
 
 
@@ -224,7 +231,8 @@ def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
     out["visit_standard"] = rules["visits_per_week"]
     out["visits_ok"] = np.where(out["visits_last_week"] >= rules["visits_per_week"], MET, NOT_MET)
 
-    # Holiday coverage: of the agent's active clients, the share touched around the last holiday.
+    # Holiday coverage: of the agent's active clients, the share reached around the last holiday
+    # (an unanswered call, 未接通/拒接/空号, is no coverage; a sent SMS is, for C/D).
     cal = calendar_for(plan.monday - timedelta(days=400), plan.monday)
     past = cal.holiday_starts(rules["holidays"], plan.monday - timedelta(days=366), plan.monday - timedelta(days=1))
     out["last_holiday"] = ""
@@ -232,12 +240,15 @@ def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
     if past:
         name, first = past[-1]
         start, end = pd.Timestamp(first) - pd.Timedelta(days=7), pd.Timestamp(first) + pd.Timedelta(days=1)
-        around = contacts[(contacts["date"] >= start) & (contacts["date"] < end)]
+        around = contacts[(contacts["date"] >= start) & (contacts["date"] < end)
+                          & ~contacts["outcome"].isin(vocab.NOT_REACHED)]
         active = cl[cl["active"]]
         covered = active.index.isin(around["client_id"])
         out["last_holiday"] = f"{name}({first.month}月{first.day}日)"
         out["holiday_coverage"] = pd.Series(covered, index=active.index).groupby(active["agent"]).mean().reindex(agents)
     out["tasks_this_week"] = plan.tasks.groupby("agent").size().reindex(agents, fill_value=0)
+    out["unplanned"] = (plan.unplanned.groupby("agent").size().reindex(agents, fill_value=0)
+                        if len(plan.unplanned) else 0)
 
     out["completeness"] = cl.groupby("agent")["completeness"].mean().reindex(agents)
 

@@ -272,9 +272,7 @@ def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | 
         raise Refused(str(exc)) from None
     _echo_findings(result.findings, limit=20)
     if not quiet:
-        late = int((result.tasks["overdue_days"] > 0).sum())
-        click.echo(f"{path}: 已为 {result.agent} 写入 {len(result.tasks)} 条任务(其中逾期 {late} 条),"
-                   f"客户看板 {len(result.board)} 位客户")
+        click.echo(f"{path}: 已为 {result.agent} 写入{result.summary};客户看板 {len(result.board)} 位客户")
 
 
 @cli.command()

@@ -57,8 +57,7 @@ def run_refresh(target: Target, today: date, login: str | None) -> bool:
     except (RefreshError, WorkbookError) as exc:
         target.tell(f"没有刷新: {exc}")
         return False
-    late = int((result.tasks["overdue_days"] > 0).sum())
-    message = f"已为 {result.agent} 写入 {len(result.tasks)} 条任务(其中逾期 {late} 条)。"
+    message = f"已为 {result.agent} 写入{result.summary}。"
     problems = errors(result.findings)
     if problems:
         message += f"\n数据有 {len(problems)} 处问题,例如 {problems[0]};运行 xlcrm validate 查看全部。"

@@ -19,9 +19,10 @@ from ..core.analysis import analyse
 from ..core.board import board
 from ..core.drafts import drafts
 from ..core.messages import Messages
+from ..core.planner import unplanned_summary
 from ..core.records import Book, Finding
 from ..core.rules import read_rules
-from ..core.tasks import next_actions
+from ..core.tasks import planned_actions
 from ..io import schema
 from ..io.errors import RefreshError
 from ..io.loader import load
@@ -37,10 +38,26 @@ class RefreshResult:
     board: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    unplanned: pd.DataFrame = field(default_factory=pd.DataFrame)  # this agent's 待排
+
+    @property
+    def summary(self) -> str:
+        """The 我的任务 summary line: tasks planned, and what did not fit (待排)."""
+        late = int((self.tasks["overdue_days"] > 0).sum()) if len(self.tasks) else 0
+        text = f"共 {len(self.tasks)} 条任务(其中逾期 {late} 条);{unplanned_summary(self.unplanned)}"
+        if len(self.unplanned):
+            text += ",超出每日电话/拜访上限,将在之后的刷新中排入"
+        return text
 
     @property
     def task_rows(self) -> list[tuple]:
-        return frame_rows(self.tasks, schema.MY_TASKS)
+        """The tasks, then one summary row (优先级 汇总) saying how many are 待排."""
+        rows = frame_rows(self.tasks, schema.MY_TASKS)
+        keys = schema.MY_TASKS.keys
+        line = [None] * len(keys)
+        line[keys.index("priority")] = "汇总"
+        line[keys.index("task")] = self.summary
+        return rows + [tuple(line)]
 
     @property
     def board_rows(self) -> list[tuple]:
@@ -70,8 +87,10 @@ def messages_for(book: Book) -> Messages:
     if t is None or t.empty:
         return Messages(sheet=book.sheet_name("templates"))
     t = t[t["name"].notna()]
-    return Messages(dict(zip(t["name"], t["body"].fillna(""), strict=True)), book.sheet_name("templates"),
-                    dict(zip(t["name"], t["_row"], strict=True)))
+    bodies: dict[str, list[str]] = {}
+    for name, body in zip(t["name"], t["body"].fillna(""), strict=True):
+        bodies.setdefault(name, []).append(body)  # rows with the same 模板名 are variants
+    return Messages(bodies, book.sheet_name("templates"), dict(zip(t["name"], t["_row"], strict=True)))
 
 
 def agent_names(book: Book) -> list[str]:
@@ -106,11 +125,13 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     t0 = time.perf_counter()
     clients = analyse(book, rules, today)
     messages = messages_for(book)
-    all_tasks = next_actions(book, rules, today, days or rules["task_days"], clients=clients)
+    planned = planned_actions(book, rules, today, days or rules["task_days"], clients=clients)
+    all_tasks = planned.tasks
     tasks = all_tasks[all_tasks["agent"] == who].reset_index(drop=True)
-    tasks["sms"] = drafts(tasks, clients, messages)
+    tasks["sms"] = drafts(tasks, clients, messages, rules["office_address"])
     findings += messages.findings
-    result = RefreshResult(who, today, tasks, board(clients, all_tasks), findings)
+    result = RefreshResult(who, today, tasks, board(clients, all_tasks), findings,
+                           unplanned=planned.unplanned[planned.unplanned["agent"] == who])
     result.timings["compute"] = time.perf_counter() - t0
     return result
 

@@ -192,6 +192,8 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
         if s.row > start:
             s.ws.data_validation(start, done_col, s.row - 1, done_col,
                                  {"validate": "list", "source": list(vocab.YES_NO)})
+    if week.unplanned:
+        s.band(f"本周未排入: {week.unplanned}(超出每日电话/拜访上限,下周优先安排)")
 
     s = Sheet(book, "本周关怀", title("本周关怀"), [("日期", 11.5), ("客户编号", 11), ("姓名", 9), ("类别", 5),
                                                  ("事项", 26), ("方式", 6), ("说明", 44)])
@@ -302,7 +304,8 @@ SUMMARY_COLUMNS = [("agent", "顾问", 10, False), ("clients", "客户数", 7, T
                    ("touches_last_week", "上周有效联系", 12, True), ("visits_last_week", "上周拜访", 9, True),
                    ("visit_standard", "拜访标准", 9, False), ("visits_ok", "拜访达标", 9, False),
                    ("last_holiday", "上个节日", 16, False), ("holiday_coverage", "节日覆盖率", 10, False),
-                   ("completeness", "资料完整度", 10, False), ("tasks_this_week", "本周任务", 9, True)]
+                   ("completeness", "资料完整度", 10, False), ("tasks_this_week", "本周任务", 9, True),
+                   ("unplanned", vocab.UNPLANNED, 7, True)]
 SUMMARY_AT = {key: j for j, (key, *_rest) in enumerate(SUMMARY_COLUMNS)}
 PERCENT_KEYS = ("holiday_coverage", "completeness")
 FUNNEL_STEPS = [label for label, _states in vocab.FUNNEL]

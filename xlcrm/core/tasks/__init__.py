@@ -2,9 +2,9 @@
 
 Each family is a function `(ctx) -> frame of tasks` in its own module, named after it
 (`tasks.birthdays`, `tasks.sleeping` …); `next_actions` runs them in DOMAIN's order,
-drops duplicates (the same kind for the same client and day) and the cadence call on
-a day the client already gets another call or visit, removes everything for 勿扰/流失
-clients except promises, and sorts overdue first. Frames rather than one object per
+removes everything for 勿扰/流失 clients except promises, turns SMS to a landline into
+calls, and hands the rest to the planner (core.planner: one row per client, day and
+kind of contact; daily capacity; what does not fit is 待排). Frames rather than one object per
 task because an office of 100,000 clients gets a few hundred thousand tasks a week.
 
 A task row has: due (the rule's date; earlier than today when overdue), date (when
@@ -26,6 +26,7 @@ import pandas as pd
 from .. import vocab
 from ..drafts import drafts
 from ..messages import Messages
+from ..planner import Plan, plan, priority_key
 from ..records import Book
 from ..rules import Rules
 from .birthdays import birthdays
@@ -62,14 +63,23 @@ def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
 def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
                  clients: pd.DataFrame | None = None, agent: str | None = None,
                  messages: Messages | None = None) -> pd.DataFrame:
-    """Tasks due up to `today + days - 1` (and open overdue ones), sorted overdue first.
+    """The planned tasks up to `today + days - 1` (overdue work carried into the window)."""
+    return planned_actions(book, rules, today, days, clients, agent, messages).tasks
+
+
+def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
+                    clients: pd.DataFrame | None = None, agent: str | None = None,
+                    messages: Messages | None = None) -> Plan:
+    """Every family's tasks, placed by the planner: the tasks and what did not fit (待排).
 
     With `agent`, only that agent's tasks. With `messages`, SMS drafts are rendered.
+    Sorted by day, then promises first, rank, class A→D and most overdue.
     """
     ctx = make_context(book, rules, today, days, clients)
     frames = [f for f in (family(ctx) for family in FAMILIES) if not f.empty]
     if not frames:
-        return pd.DataFrame(columns=TASK_COLUMNS)
+        empty = pd.DataFrame(columns=TASK_COLUMNS)
+        return Plan(empty, empty)
     tasks = pd.concat(frames, ignore_index=True)
     tasks["due"] = pd.to_datetime(tasks["due"]).dt.normalize()
     tasks = tasks[tasks["due"] <= ctx.end]
@@ -86,26 +96,35 @@ def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
         tasks[col] = tasks[col].where(tasks[col].notna(), mapped) if col in tasks else mapped
     if agent is not None:
         tasks = tasks[tasks["agent"] == agent]
-    tasks = tasks.sort_values(["rank"], kind="stable").drop_duplicates(["client_id", "due", "kind"])
-    tasks = tasks[~subsumed_calls(tasks)]
+    tasks = call_landlines(tasks)
     tasks["date"] = tasks["due"].where(tasks["due"] >= ctx.today, ctx.today)
     tasks["overdue_days"] = (ctx.today - tasks["due"]).dt.days.clip(lower=0)
+    planned = plan(tasks, rules, ctx.today, ctx.end, ctx.cal.is_working_day)
+    tasks = planned.tasks
     tasks["priority"] = tasks["rank"].map(vocab.PRIORITY_BY_RANK)
-    tasks["_late"] = tasks["overdue_days"] > 0
-    tasks = tasks.sort_values(["_late", "date", "rank", "agent", "client_id"],
-                              ascending=[False, True, True, True, True], kind="stable")
+    tasks = tasks.assign(**priority_key(tasks)).sort_values(
+        ["date", "_promise", "_rank", "_class", "_urgency", "agent", "client_id"], kind="stable")
     tasks["sms"] = ""
     if messages is not None:
-        tasks["sms"] = drafts(tasks, info, messages)
-    extra = [c for c in ("holiday", "who", "type") if c in tasks]
-    return tasks[TASK_COLUMNS + extra].reset_index(drop=True)
+        tasks["sms"] = drafts(tasks, info, messages, rules["office_address"])
+    extra = [c for c in ("kinds", "holiday", "who", "type", "event") if c in tasks]
+    return Plan(tasks[TASK_COLUMNS + extra].reset_index(drop=True), planned.unplanned)
 
 
-def subsumed_calls(tasks: pd.DataFrame) -> pd.Series:
-    """Cadence calls on a day the client already gets another call or visit: that one counts."""
-    talk = tasks["channel"].isin(vocab.TALK_CHANNELS)
-    cadence = tasks["kind"] == vocab.CADENCE_CALL
-    other = tasks[talk & ~cadence][["client_id", "due"]].drop_duplicates()
-    key = pd.MultiIndex.from_frame(tasks[["client_id", "due"]])
-    busy = key.isin(pd.MultiIndex.from_frame(other)) if len(other) else np.zeros(len(tasks), dtype=bool)
-    return pd.Series(busy, index=tasks.index) & cadence
+def is_mobile(phone: pd.Series) -> pd.Series:
+    """A Chinese mobile number (1[3-9] and 9 digits, with or without +86)."""
+    digits = phone.fillna("").astype(str).str.replace(r"[\s\-()（）]", "", regex=True)
+    digits = digits.str.replace(r"^(\+?86|0086)(?=1)", "", regex=True)
+    return digits.str.fullmatch(r"1[3-9]\d{9}")
+
+
+def call_landlines(tasks: pd.DataFrame) -> pd.DataFrame:
+    """No SMS draft to a landline: an SMS task to a fixed-line number becomes a call."""
+    phone = tasks["phone"].fillna("").astype(str).str.strip()
+    landline = tasks["channel"].isin(vocab.SMS_CHANNELS) & (phone != "") & ~is_mobile(phone)
+    if not landline.any():
+        return tasks
+    tasks = tasks.copy()
+    tasks.loc[landline, "channel"] = vocab.PHONE
+    tasks.loc[landline, "task"] = "电话代替短信(固定电话): " + tasks.loc[landline, "task"].astype(str)
+    return tasks

@@ -25,4 +25,9 @@ def cadence_calls(ctx: Context) -> pd.DataFrame:
     overdue = (k == 0) & (rows["overdue_days"].to_numpy() > 0)
     why = np.where(overdue, base + ",已逾期" + rows["overdue_days"].astype(str) + "天",
                    np.where(k == 0, base + ",上次联系" + rows["days_since"].astype("Int64").astype(str) + "天前", base))
-    return task_frame(rows.index, due, vocab.CADENCE_CALL, vocab.CADENCE_CALL, vocab.PHONE, why)
+    # A repeat falling on a weekend or holiday is called on the next working day (or next week).
+    due = pd.Series(pd.to_datetime(due))
+    moved = {d: pd.Timestamp(ctx.cal.on_or_after(d.date())) for d in due.drop_duplicates()}
+    due = due.where(k == 0, due.map(moved))
+    keep = (k == 0) | (due <= ctx.end).to_numpy()
+    return task_frame(rows.index[keep], due[keep], vocab.CADENCE_CALL, vocab.CADENCE_CALL, vocab.PHONE, why[keep])

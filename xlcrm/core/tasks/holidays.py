@@ -22,7 +22,13 @@ def holidays(ctx: Context) -> pd.DataFrame:
         a = cl[cl["client_class"] == "A"]
         visit_days = [pd.Timestamp(d) for d in ctx.cal.working_days_before(first, n_days)]
         slot = order.reindex(a.index) % len(visit_days)
-        parts.append(task_frame(a.index, [visit_days[i] for i in slot], vocab.HOLIDAY_WISH,
+        when = [visit_days[i] for i in slot]
+        # A slot already past is re-planned on a working day still left before the holiday.
+        left = [d for d in visit_days if d >= ctx.today] or [
+            pd.Timestamp(d) for d in ctx.cal.working_days(ctx.today.date(), (pd.Timestamp(first) - DAY).date())]
+        if left:
+            when = [d if d >= ctx.today else left[i % len(left)] for i, d in enumerate(when)]
+        parts.append(task_frame(a.index, when, vocab.HOLIDAY_WISH,
                                 f"{name}节前带礼品拜访", vocab.VISIT,
                                 f"节假日全覆盖: A类{name}前{n_days}个工作日内拜访", holiday=name))
         b = cl[cl["client_class"] == "B"]

@@ -33,7 +33,8 @@ def immediate_sms(ctx: Context) -> pd.DataFrame:
     events = events.sort_values("date").drop_duplicates(["client_id", "day", "purpose"])
     sms = c[c["channel"].isin(vocab.SMS_CHANNELS)].groupby("client_id")["date"].max()
     sent_after = lookup(events["client_id"], sms)
-    events = events[sent_after.isna() | (sent_after < events["day"])]
+    # An SMS counts only if sent at or after the event (08:00 SMS, 09:30 首次来电: not sent).
+    events = events[sent_after.isna() | (sent_after < events["date"])]
     kind = events["purpose"].map({k: v[0] for k, v in IMMEDIATE.items()})
     task = events["purpose"].map({k: v[1] for k, v in IMMEDIATE.items()})
     rules = ctx.rules

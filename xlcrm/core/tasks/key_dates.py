@@ -7,6 +7,7 @@ import pandas as pd
 
 from .. import vocab
 from ..frames import lookup
+from ..messages import event_phrase
 from .context import Context, month_day, task_frame, yearly
 
 
@@ -27,4 +28,4 @@ def key_dates(ctx: Context) -> pd.DataFrame:
                       np.where(call, "关怀电话:" + what, "发送关怀短信:" + what),
                       np.where(call, vocab.PHONE, vocab.SMS),
                       cls + "类客户" + what + "(" + month_day(occ["when"]) + ")",
-                      who=who, type=kind)
+                      who=who, type=kind, event=[event_phrase(w, k) for w, k in zip(who, kind, strict=True)])

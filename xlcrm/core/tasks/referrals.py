@@ -20,6 +20,11 @@ def referrals(ctx: Context) -> pd.DataFrame:
                 & refs["referrer_id"].isin(ctx.clients.index)]
     if refs.empty:
         return pd.DataFrame()
+    # A referred person already registered as a 勿扰 (or 流失) client is never contacted.
+    inactive = ctx.clients.index[~ctx.clients["active"].astype(bool)]
+    refs = refs[~((refs["state"] == vocab.REF_NEW) & refs["referred_client_id"].isin(inactive))]
+    if refs.empty:
+        return pd.DataFrame()
     rules = ctx.rules
     referrer = ctx.clients.loc[refs["referrer_id"]]
     agent = referrer["agent"].to_numpy()

@@ -15,9 +15,12 @@ from .context import Context, month_day, task_frame
 def surveys(ctx: Context) -> pd.DataFrame:
     rules = ctx.rules
     cl = ctx.active
-    deal = cl["last_deal_date"].dropna().dt.normalize()
-    due = deal + pd.Timedelta(days=rules["survey_days"])
     c = ctx.contacts
+    # A deal is the client's 最近成交日期, or a touch logged with 事由 成交, whichever is later.
+    logged = plain_index(c[c["purpose"] == vocab.DEAL].groupby("client_id")["date"].max())
+    deal = pd.concat([cl["last_deal_date"], logged.reindex(cl.index)], axis=1).max(axis=1)
+    deal = deal.dropna().dt.normalize()
+    due = deal + pd.Timedelta(days=rules["survey_days"])
     done = plain_index(c[(c["purpose"] == vocab.SURVEY) & reached(c)].groupby("client_id")["date"].max())
     done = done.reindex(deal.index)
     keep = (done.isna() | (done < deal)) & (due >= ctx.today - pd.Timedelta(days=rules["catch_up_days"]))

@@ -1,0 +1,178 @@
+"""The planner: turns the task families' wish list into a plan an agent can work from.
+
+DOMAIN: Planning capacity. One row per client per day per kind of contact (a visit
+absorbs a call the same day and the reasons are joined; an SMS stays its own row;
+distinct tasks sharing client, day and kind become one row naming both). Each agent
+gets at most 规则 每日电话上限 calls and 每日拜访上限 visits per working day.
+Fixed-date tasks keep their dates; flexible ones (vocab.TaskKind.flexible, and any
+overdue task but a promise) fill what capacity is left by priority: promises, then
+rank, then class A→D, then most overdue, spilling to the next working day. What does
+not fit in the window is returned as `unplanned` (待排), never dropped silently.
+
+Used by refresh, the ribbon and weekly alike (through `tasks.planned_actions`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import vocab
+from .rules import Rules
+
+_CLASS_ORDER = {c: i for i, c in enumerate(vocab.CLASSES)}
+_JOIN = "；"
+TALK, MESSAGE = "talk", "message"
+# Columns joined (unique values, in priority order) when rows merge.
+_JOINED = {"kinds": "、", "task": _JOIN, "reason": _JOIN, "holiday": "、", "who": "、", "type": "、", "event": "、"}
+
+
+@dataclass
+class Plan:
+    tasks: pd.DataFrame  # one row per client per day per kind of contact
+    unplanned: pd.DataFrame  # flexible tasks that did not fit in the window (待排)
+
+    def unplanned_count(self, agent: str | None = None) -> int:
+        if agent is None:
+            return len(self.unplanned)
+        return int((self.unplanned["agent"] == agent).sum())
+
+
+def contact_kind(channel: pd.Series) -> pd.Series:
+    return pd.Series(np.where(channel.isin(vocab.TALK_CHANNELS), TALK, MESSAGE), index=channel.index)
+
+
+def priority_key(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Sort columns: promises first, then rank, then class A→D, then most overdue."""
+    urgency = tasks["urgency"] if "urgency" in tasks else tasks["overdue_days"]
+    return pd.DataFrame({
+        "_promise": (tasks["kind"] != vocab.PROMISE).astype(int),
+        "_rank": tasks["rank"].astype(int),
+        "_class": tasks["client_class"].map(_CLASS_ORDER).fillna(len(_CLASS_ORDER)).astype(int),
+        "_urgency": -pd.to_numeric(urgency, errors="coerce").fillna(0.0),
+    }, index=tasks.index)
+
+
+def plan(tasks: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timestamp,
+         is_working_day: Callable) -> Plan:
+    """Place `tasks` (with due, date, overdue_days, rank, kind, client_id, agent, channel …)."""
+    if tasks.empty:
+        return Plan(tasks, tasks.iloc[0:0])
+    tasks = tasks.copy()
+    tasks["_contact"] = contact_kind(tasks["channel"])
+    tasks["kinds"] = tasks["kind"]  # every kind a merged row stands for, top priority first
+    flexible = (tasks["kind"].isin(vocab.FLEXIBLE_KINDS)
+                | ((tasks["overdue_days"] > 0) & (tasks["kind"] != vocab.PROMISE)))
+    movable = flexible & (tasks["_contact"] == TALK)
+    fixed = merge_rows(tasks[~movable])
+    placed, unplanned = _place(tasks[movable], fixed, rules, today, end, is_working_day)
+    out = merge_rows(pd.concat([fixed, placed], ignore_index=True)) if len(placed) else fixed
+    return Plan(out.drop(columns=["_contact"]).reset_index(drop=True),
+                unplanned.drop(columns=["_contact"]).reset_index(drop=True))
+
+
+def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
+    """One row per (agent, client, day, contact kind); a visit absorbs a call, texts joined."""
+    if tasks.empty:
+        return tasks
+    tasks = tasks.assign(**priority_key(tasks)).sort_values(["_promise", "_rank", "_class", "_urgency"],
+                                                             kind="stable")
+    tasks = tasks.drop(columns=["_promise", "_rank", "_class", "_urgency"])
+    keys = ["agent", "client_id", "date", "_contact"]
+    dup = tasks.duplicated(keys, keep=False)
+    if not dup.any():
+        return tasks
+    single, multi = tasks[~dup], tasks[dup]
+    rows = []
+    for _key, group in multi.groupby(keys, sort=False, dropna=False):
+        first = group.iloc[0].copy()
+        if (group["channel"] == vocab.VISIT).any():
+            first["channel"] = vocab.VISIT
+        first["rank"] = group["rank"].min()
+        first["due"] = group["due"].min()
+        first["overdue_days"] = group["overdue_days"].max()
+        if "keep" in group:
+            first["keep"] = group["keep"].fillna(False).astype(bool).any()
+        for col, sep in _JOINED.items():
+            if col in group:
+                values = [str(v) for v in group[col] if isinstance(v, str) and v]
+                first[col] = sep.join(dict.fromkeys(values))
+        rows.append(first)
+    merged = pd.DataFrame(rows, columns=tasks.columns)
+    return pd.concat([single, merged], ignore_index=True)
+
+
+def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timestamp,
+           is_working_day: Callable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Greedy: by priority, each flexible talk task on the first working day it fits."""
+    if flex.empty:
+        return flex, flex
+    days = [d for d in pd.date_range(today, end) if is_working_day(d.date())]
+    limits = {vocab.PHONE: rules["calls_per_day"], vocab.VISIT: rules["visits_per_day"]}
+    wake_limit = rules["sleeping_per_day"]
+    used: dict[tuple, int] = {}
+    talk = fixed[fixed["_contact"] == TALK]
+    for (agent, day, channel), n in talk.groupby(["agent", "date", "channel"], dropna=False).size().items():
+        used[(agent, day, channel)] = int(n)
+    busy: dict[tuple, list] = {}  # (agent, client) -> sorted days with a talk row
+    for agent, client, day in zip(talk["agent"], talk["client_id"], talk["date"], strict=True):
+        bisect.insort(busy.setdefault((agent, client), []), day)
+    free: dict[tuple, list] = {}  # (agent, channel) -> days with capacity left, sorted
+
+    def open_days(agent, channel) -> list:
+        key = (agent, channel)
+        if key not in free:
+            cap = limits.get(channel, limits[vocab.PHONE])
+            free[key] = [d for d in days if used.get((agent, d, channel), 0) < cap]
+        return free[key]
+
+    wake_used: dict[tuple, int] = {}
+    flex = flex.assign(**priority_key(flex)).sort_values(
+        ["_promise", "_rank", "_class", "_urgency", "due", "client_id"], kind="stable")
+    earliest = flex["due"].where(flex["due"] >= today, today)
+    dates, fits = [], []
+    for agent, client, channel, kind, first in zip(flex["agent"], flex["client_id"], flex["channel"],
+                                                   flex["kind"], earliest, strict=True):
+        own = busy.get((agent, client), [])
+        i = bisect.bisect_left(own, first)
+        merge_day = own[i] if i < len(own) else None
+        avail = open_days(agent, channel)
+        j = bisect.bisect_left(avail, first)
+        slot = None
+        if kind == vocab.WAKE_UP:  # 沉睡唤醒每日上限 on top of the call capacity
+            while j < len(avail) and wake_used.get((agent, avail[j]), 0) >= wake_limit:
+                j += 1
+        slot = avail[j] if j < len(avail) else None
+        if merge_day is not None and (slot is None or merge_day <= slot):
+            dates.append(merge_day)  # the client already gets a call or visit that day
+            fits.append(True)
+            continue
+        if slot is None:
+            dates.append(pd.NaT)
+            fits.append(False)
+            continue
+        dates.append(slot)
+        fits.append(True)
+        key = (agent, slot, channel)
+        used[key] = used.get(key, 0) + 1
+        if used[key] >= limits.get(channel, limits[vocab.PHONE]):
+            avail.pop(j)
+        if kind == vocab.WAKE_UP:
+            wake_used[(agent, slot)] = wake_used.get((agent, slot), 0) + 1
+        bisect.insort(busy.setdefault((agent, client), []), slot)
+    flex = flex.drop(columns=["_promise", "_rank", "_class", "_urgency"])
+    flex["date"] = pd.to_datetime(pd.Series(dates, index=flex.index))
+    fits = np.array(fits, dtype=bool)
+    return flex[fits], flex[~fits]
+
+
+def unplanned_summary(unplanned: pd.DataFrame) -> str:
+    """待排 N 条(维护电话 30、唤醒沉睡 12): what did not fit, by kind."""
+    if unplanned.empty:
+        return f"{vocab.UNPLANNED} 0 条"
+    counts = unplanned["kind"].value_counts()
+    return f"{vocab.UNPLANNED} {len(unplanned)} 条(" + "、".join(f"{k} {n}" for k, n in counts.items()) + ")"
