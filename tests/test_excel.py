@@ -106,9 +106,9 @@ def test_main_through_the_file_adapter_writes_what_refresh_writes(tmp_path, samp
     shutil.copy(sample_path, b)
     agent = openpyxl.load_workbook(a, read_only=True)["顾问"]["A3"].value
     assert run_cli("refresh", a, "--agent", agent, "--today", "2026-11-23").returncode == 0
-    # The ribbon finds the agent from the 我的任务 selector cell (N1).
+    # The ribbon finds the agent from the 我的任务 selector cell (right of 当前顾问).
     wb = openpyxl.load_workbook(b)
-    wb["我的任务"]["N1"] = agent
+    wb["我的任务"].cell(1, schema.SELECTOR_COL + 2).value = agent
     wb.save(b)
     target = FileTarget(b)
     assert target.selected_agent() == agent

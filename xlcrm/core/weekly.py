@@ -20,6 +20,7 @@ from .board import mask_foreign
 from .calendar import calendar_for
 from .frames import lookup
 from .handover import awaiting_handover, reclaim
+from .loop import with_task_ids
 from .messages import Messages
 from .records import Book
 from .rules import Rules
@@ -58,6 +59,7 @@ class WeekInfo:
     week: str
     title: str
     holidays: tuple[tuple[str, date], ...]
+    master: str = ""  # the master workbook's number, carried back by `xlcrm collect`
 
 
 @dataclass
@@ -94,7 +96,7 @@ class WeeklyPlan:
 
 def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None) -> WeeklyPlan:
     clients = analyse(book, rules, monday)
-    tasks = next_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
+    tasks = with_task_ids(next_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages()))
     cal = calendar_for(monday, monday + timedelta(days=6))
     found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))
     return WeeklyPlan(monday, clients, tasks, book, rules, found)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .. import vocab
 from ..drafts import drafts
+from ..loop import drop_logged
 from ..messages import Messages
 from ..records import Book
 from ..rules import Rules
@@ -43,7 +44,7 @@ from .sleeping import sleeping
 from .surveys import complaints, surveys
 
 TASK_COLUMNS = ["date", "due", "overdue_days", "rank", "priority", "kind", "client_id", "name",
-                "phone", "agent", "client_class", "task", "channel", "reason", "sms"]
+                "phone", "agent", "client_class", "task", "channel", "reason", "sms", "task_id"]
 
 FAMILIES: tuple[Callable[[Context], pd.DataFrame], ...] = (
     promises, immediate_sms, birthdays, key_dates, holidays, cadence_calls, referrals, sleeping,
@@ -88,6 +89,9 @@ def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
         tasks = tasks[tasks["agent"] == agent]
     tasks = tasks.sort_values(["rank"], kind="stable").drop_duplicates(["client_id", "due", "kind"])
     tasks = tasks[~subsumed_calls(tasks)]
+    tasks = drop_logged(tasks, book.contacts)  # a task number in 跟进记录 is done (the daily loop)
+    if "task_id" not in tasks:
+        tasks["task_id"] = None
     tasks["date"] = tasks["due"].where(tasks["due"] >= ctx.today, ctx.today)
     tasks["overdue_days"] = (ctx.today - tasks["due"]).dt.days.clip(lower=0)
     tasks["priority"] = tasks["rank"].map(vocab.PRIORITY_BY_RANK)
