@@ -106,14 +106,14 @@ def test_main_through_the_file_adapter_writes_what_refresh_writes(tmp_path, samp
     shutil.copy(sample_path, b)
     agent = openpyxl.load_workbook(a, read_only=True)["顾问"]["A3"].value
     assert run_cli("refresh", a, "--agent", agent, "--today", "2026-11-23").returncode == 0
-    # The ribbon finds the agent from the 我的任务 selector cell (N1).
+    # The ribbon finds the agent from the 我的任务 selector cell (right of 当前顾问).
     wb = openpyxl.load_workbook(b)
-    wb["我的任务"]["N1"] = agent
+    wb["我的任务"].cell(1, schema.SELECTOR_COL + 2).value = agent
     wb.save(b)
     target = FileTarget(b)
     assert target.selected_agent() == agent
     assert run_refresh(target, TODAY, login=None)
-    assert target.messages[0].startswith(f"已为 {agent} 写入")
+    assert f"已为 {agent} 写入" in target.messages[0]
     tasks_a = list(openpyxl.load_workbook(a)["我的任务"].iter_rows(min_row=2, values_only=True))
     tasks_b = list(openpyxl.load_workbook(b)["我的任务"].iter_rows(min_row=2, values_only=True))
     assert [r[:11] for r in tasks_a] == [r[:11] for r in tasks_b] and len(tasks_a) > 50

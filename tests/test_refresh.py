@@ -71,7 +71,8 @@ def test_refresh_of_the_sample_changes_only_the_owned_sheets(tmp_path, sample_pa
         t["日期"].date() for t in tasks if t["日期"].date() < TODAY}
     board = list(wb["客户看板"].iter_rows(min_row=2, values_only=True))
     assert len(board) == 300
-    assert wb["我的任务"].tables["MyTasks"].ref == f"A1:K{len(tasks) + 2}"  # tasks and the summary line
+    assert wb["我的任务"].tables["MyTasks"].ref == \
+        f"A1:{schema.column_letter_of(schema.MY_TASKS, 'task_id')}{len(tasks) + 2}"  # tasks and the summary line
     assert wb["我的任务"].freeze_panes == "A2"
     to_pdf(path, tmp_path)
 

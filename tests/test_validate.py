@@ -66,7 +66,7 @@ def test_missing_sheet_and_missing_required_column(tmp_path):
     code, err = _findings(path)
     assert code == 1
     assert "转介绍: 缺少工作表「转介绍」(Referrals)" in err
-    assert "跟进记录!J1: 缺少必填列「方式」(channel)" in err
+    assert "跟进记录!K1: 缺少必填列「方式」(channel)" in err
 
 
 def test_unknown_extra_columns_are_fine(tmp_path):

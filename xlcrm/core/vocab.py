@@ -38,8 +38,12 @@ ROUTINE, FIRST_CALL, FIRST_VISIT, DEAL, BIRTHDAY, HOLIDAY, COMPLAINT, SURVEY, RE
     "日常维护", "首次来电", "首次来访", "成交", "生日", "节日", "投诉", "满意度回访", "转介绍", "其他")
 PURPOSES = (ROUTINE, FIRST_CALL, FIRST_VISIT, DEAL, BIRTHDAY, HOLIDAY, COMPLAINT, SURVEY, REFERRAL, OTHER)
 
-# Outcomes (结果) that mean the client was *not* reached: such a touch is no maintenance.
-NOT_REACHED = ("未接通", "拒接", "空号")
+# Outcomes (结果) of a touch, as an agent picks them on a task row (DOMAIN: The daily loop).
+CONNECTED, NO_ANSWER, REJECTED, NO_NUMBER, SENT, VISITED, RESCHEDULED = (
+    "已接通", "未接通", "拒接", "空号", "已发送", "已拜访", "改期")
+OUTCOMES = (CONNECTED, NO_ANSWER, REJECTED, NO_NUMBER, SENT, VISITED, RESCHEDULED)
+# Outcomes that mean the client was *not* reached: such a touch is no maintenance.
+NOT_REACHED = (NO_ANSWER, REJECTED, NO_NUMBER)
 
 # Referral states (转介绍 状态), in funnel order.
 REF_NEW, REF_CONTACTED, REF_VISITED, REF_CLOSED, REF_INVALID = "新推荐", "已联系", "已到访", "已成交", "无效"

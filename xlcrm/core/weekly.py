@@ -20,6 +20,7 @@ from .board import mask_foreign
 from .calendar import calendar_for
 from .frames import lookup
 from .handover import awaiting_handover, reclaim
+from .loop import with_task_ids
 from .messages import Messages
 from .planner import unplanned_summary
 from .records import Book
@@ -59,6 +60,7 @@ class WeekInfo:
     week: str
     title: str
     holidays: tuple[tuple[str, date], ...]
+    master: str = ""  # the master workbook's number, carried back by `xlcrm collect`
 
 
 @dataclass
@@ -97,6 +99,7 @@ class WeeklyPlan:
 def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None) -> WeeklyPlan:
     clients = analyse(book, rules, monday)
     planned = planned_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
+    planned.tasks = with_task_ids(planned.tasks)
     cal = calendar_for(monday, monday + timedelta(days=6))
     found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))
     return WeeklyPlan(monday, clients, planned.tasks, book, rules, found, planned.unplanned)

@@ -1,4 +1,4 @@
-"""The `xlcrm` command: new | sample | validate | import | refresh | weekly | build-addin.
+"""The `xlcrm` command: new | sample | validate | import | refresh | weekly | collect | build-addin.
 
 Each command is load -> validate -> compute -> write in a few lines over the library;
 library errors become one clear line and an exit code, never a traceback.
@@ -255,10 +255,13 @@ def import_command(master: Path, source: Path, sheet: str | None, maps: tuple[st
 @today_option
 @friendly
 def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | None) -> None:
-    """Write 我的任务 (one agent's tasks) and 客户看板 (every client) into the workbook.
+    """Log the ticked rows of 我的任务 into 跟进记录, then write 我的任务 and 客户看板.
 
-    The headless twin of the ribbon button 刷新我的任务. Only the two program-owned
-    sheets change; the previous file is kept as NAME.bak.xlsx.
+    The headless twin of the ribbon button 刷新我的任务. Each row of 我的任务 with
+    完成=是 or a 结果 becomes one new 跟进记录 row (its 任务编号 is never logged twice);
+    then the agent's tasks and the board are recomputed. Appending to 跟进记录 and the
+    two program-owned sheets are the only changes; the previous file is kept as
+    NAME.bak.xlsx.
 
     Example:
 
@@ -272,7 +275,8 @@ def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | 
         raise Refused(str(exc)) from None
     _echo_findings(result.findings, limit=20)
     if not quiet:
-        click.echo(f"{path}: 已为 {result.agent} 写入{result.summary};客户看板 {len(result.board)} 位客户")
+        click.echo(f"{path}: 记录了 {result.touches} 次联系到跟进记录;已为 {result.agent} 写入{result.summary};"
+                   f"客户看板 {len(result.board)} 位客户")
 
 
 @cli.command()
@@ -284,12 +288,17 @@ def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | 
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes that write agent workbooks in parallel.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True,
+              help="Overwrite agent workbooks that already have ticks (a .bak copy of each is kept).")
 @today_option
 @friendly
-def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, today: str | None) -> None:
+def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, force: bool,
+           today: str | None) -> None:
     """Write every active agent's weekly action workbook and the team summary.
 
-    Files go to OUT/<ISO week>/<agent>.xlsx and OUT/<ISO week>/团队汇总.xlsx.
+    Files go to OUT/<ISO week>/<agent>.xlsx and OUT/<ISO week>/团队汇总.xlsx. An agent's
+    workbook that already has 完成/结果 typed in is never overwritten (collect it
+    first), unless --force, which keeps a NAME.bak.xlsx copy.
 
     Example:
 
@@ -312,7 +321,10 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
         elif bar is not None:
             bar.update(1)
 
-    result = run_weekly(path, out_dir, monday, jobs, progress)
+    try:
+        result = run_weekly(path, out_dir, monday, jobs, progress, force)
+    except RefreshError as exc:
+        raise Refused(str(exc)) from None
     if bar is not None:
         bar.close()
     _echo_findings(result.findings, limit=20)
@@ -321,6 +333,39 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
     click.echo(f"{result.folder}: {len(result.files) - 1} 位顾问的每周行动表和团队汇总 ({result.week})")
     for file in result.files:
         click.echo(f"  {file}")
+
+
+@cli.command()
+@click.argument("master", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@today_option
+@friendly
+def collect(master: Path, paths: tuple[Path, ...], today: str | None) -> None:
+    """Log the ticks of returned weekly workbooks into the master's 跟进记录.
+
+    PATHS are weekly workbooks (from xlcrm weekly) or folders of them. Each row of
+    本周计划 or 短信草稿 with 完成=是 or a 结果 becomes one new 跟进记录 row; a 任务编号
+    already logged is never logged twice. A workbook made from another master
+    workbook is refused. Only 跟进记录 changes (rows appended); the previous master is
+    kept as NAME.bak.xlsx.
+
+    Example:
+
+        xlcrm collect workbook/sample.xlsx reports/2026-W48
+    """
+    from .collect import collect_files
+
+    try:
+        result = collect_files(master, list(paths), _today(today))
+    except RefreshError as exc:
+        raise Refused(str(exc)) from None
+    _echo_findings(result.findings, limit=20)
+    for line in result.lines:
+        click.echo(line)
+    click.echo(f"{master}: 共记录 {result.touches} 次联系到跟进记录"
+               + (f",{len(result.refused)} 份被拒绝" if result.refused else ""))
+    if result.refused:
+        sys.exit(1)
 
 
 @cli.command("build-addin")

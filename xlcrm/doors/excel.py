@@ -4,6 +4,10 @@
 workbook seen through four operations (prepare, selected_agent, write, tell).
 `ExcelTarget` talks to Excel through xlwings (tests drive it through a fake book);
 `FileTarget` does the same on a file (through `io.package`). Both share `compute_refresh` with `xlcrm refresh`.
+
+The daily loop: the ticks of 我的任务 are read from the saved file (`prepare` saves the
+open workbook first), turned into 跟进记录 rows by `refresh.log_ticks`, and handed to
+`target.append_contacts` before the tasks are recomputed and written.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from openpyxl.utils import column_index_from_string
+
 from ..io import schema
 from ..io.errors import RefreshError, WorkbookError
 from ..io.loader import load
 from ..io.package import Stamp, page_header, replace_owned_sheets
-from ..io.validate import errors
-from .refresh import compute_refresh
+from ..io.splice import appended_parts
+from ..io.validate import errors, fatal
+from .refresh import compute_refresh, log_ticks, my_task_ticks, resolve_agent
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -33,6 +40,9 @@ class Target(Protocol):
     def selected_agent(self) -> str | None: ...
 
     def label(self, agent: str, today: date) -> None: ...
+
+    def append_contacts(self, letters: list[str], rows: list[tuple]) -> None:
+        """Append rows (values for the 跟进记录 columns `letters`) to the 跟进记录 table."""
 
     def write(self, contents: dict[str, list[tuple]]) -> None: ...
 
@@ -51,13 +61,20 @@ def run_refresh(target: Target, today: date, login: str | None) -> bool:
     try:
         target.prepare()
         book, findings = load(target.path)
-        result = compute_refresh(book, findings, target.selected_agent(), today, login=login)
+        if fatal(findings):  # compute_refresh says why
+            compute_refresh(book, findings, target.selected_agent(), today, login=login)
+        who = resolve_agent(book, target.selected_agent(), login)
+        ticks = log_ticks(book, my_task_ticks(book, today), book.sheet_name("my_tasks"), who, today)
+        result = compute_refresh(ticks.book, findings + ticks.findings, who, today, login=login)
+        result.logged = ticks.logged
         target.label(result.agent, today)  # N1 and the printed page header say whose tasks these are
+        if ticks.rows:
+            target.append_contacts(ticks.letters, ticks.rows)
         target.write({"my_tasks": result.task_rows, "board": result.board_rows})
     except (RefreshError, WorkbookError) as exc:
         target.tell(f"没有刷新: {exc}")
         return False
-    message = f"已为 {result.agent} 写入{result.summary}。"
+    message = f"已为 {result.agent} 写入{result.summary};记录了 {result.touches} 次联系到跟进记录。"
     problems = errors(result.findings)
     if problems:
         message += f"\n数据有 {len(problems)} 处问题,例如 {problems[0]};运行 xlcrm validate 查看全部。"
@@ -73,6 +90,7 @@ class FileTarget:
     agent: str | None = None
     messages: list[str] = field(default_factory=list)
     stamp: Stamp | None = None
+    pending: tuple[list[str], list[tuple]] | None = None  # 跟进记录 rows, appended by write()
 
     def prepare(self) -> None:
         pass
@@ -87,15 +105,30 @@ class FileTarget:
         if name is None:
             return None
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        col = schema.SELECTOR_COL + 1
-        value = rows[0][col] if rows and len(rows[0]) > col else None
+        head = list(rows[0]) if rows else []
+        # Right of the 当前顾问 label (where the template puts it, or an older layout's place).
+        labels = [j for j, v in enumerate(head) if isinstance(v, str) and v.strip() in
+                  (schema.SELECTOR_LABEL, schema.SELECTOR_LABEL_EN)]
+        col = labels[0] + 1 if labels else schema.SELECTOR_COL + 1
+        value = head[col] if len(head) > col else None
         return str(value).strip() if value else None
 
     def label(self, agent: str, today: date) -> None:
         self.stamp = Stamp(agent, today)
 
+    def append_contacts(self, letters: list[str], rows: list[tuple]) -> None:
+        self.pending = (letters, rows)
+
     def write(self, contents: dict[str, list[tuple]]) -> None:
-        replace_owned_sheets(self.path, contents, stamp=self.stamp)
+        pending, self.pending = self.pending, None
+        extra = None
+        if pending:
+            name = _contacts_name(self.path)
+
+            def extra(zf):
+                return appended_parts(zf, name, *pending)[0]
+
+        replace_owned_sheets(self.path, contents, stamp=self.stamp, extra=extra)
 
     def tell(self, message: str) -> None:
         self.messages.append(message)
@@ -193,6 +226,48 @@ class ExcelTarget:
 
     def tell(self, message: str) -> None:
         self.book.app.alert("\n".join([message, *self.notes]), title="刷新我的任务")
+
+    # The daily loop: append the logged ticks to the 跟进记录 table of the open workbook.
+    def append_contacts(self, letters: list[str], rows: list[tuple]) -> None:
+        sheet = self._sheet(schema.CONTACTS)
+        table = next((t for t in sheet.tables if t.name == schema.CONTACTS.table), None)
+        matrix, first_col = contact_matrix(letters, rows)
+        start = next_table_row(table.range.last_cell.row if table is not None else sheet.used_range.last_cell.row,
+                               table.data_body_range.value if table is not None and table.data_body_range else None)
+        sheet.range((start, first_col)).value = matrix
+        if table is not None:
+            top = table.range[0, 0]
+            table.resize(sheet.range((top.row, top.column), (start + len(rows) - 1, table.range.last_cell.column)))
+
+
+def _contacts_name(path: Path) -> str:
+    from python_calamine import CalamineWorkbook
+
+    names = list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    return schema.find_sheet(names, schema.CONTACTS) or schema.CONTACTS.zh
+
+
+def contact_matrix(letters: list[str], rows: list[tuple]) -> tuple[list[list[Any]], int]:
+    """Rows laid out over the columns letters[0]…letters[-1] (blank where no value), as
+    Excel takes them, and the first column's number: what ExcelTarget writes."""
+    cols = [column_index_from_string(x) for x in letters]
+    first, last = min(cols), max(cols)
+    out = []
+    for row in rows:
+        line: list[Any] = [None] * (last - first + 1)
+        for c, v in zip(cols, row, strict=True):
+            line[c - first] = as_text_for_excel(v)
+        out.append(line)
+    return out, first
+
+
+def next_table_row(last_row: int, body: Any) -> int:
+    """Where appended rows start: after the table, or on its one blank body row."""
+    if isinstance(body, list) and body and not isinstance(body[0], list):
+        body = [body]
+    if isinstance(body, list) and len(body) == 1 and all(v in (None, "") for v in body[0]):
+        return last_row
+    return last_row + 1
 
 
 def main() -> None:  # pragma: no cover - the ribbon button; run_refresh is tested

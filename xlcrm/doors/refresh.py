@@ -18,6 +18,7 @@ import pandas as pd
 from ..core.analysis import analyse
 from ..core.board import board
 from ..core.drafts import drafts
+from ..core.loop import TOUCH_KEYS, Logged, touches_from_tasks, with_task_ids
 from ..core.messages import Messages
 from ..core.planner import unplanned_summary
 from ..core.records import Book, Finding
@@ -25,8 +26,9 @@ from ..core.rules import read_rules
 from ..core.tasks import planned_actions
 from ..io import schema
 from ..io.errors import RefreshError
-from ..io.loader import load
+from ..io.loader import load, with_rows
 from ..io.package import Stamp, replace_owned_sheets
+from ..io.splice import appended_parts
 from ..io.validate import fatal, validate
 
 
@@ -48,6 +50,11 @@ class RefreshResult:
         if len(self.unplanned):
             text += ",超出每日电话/拜访上限,将在之后的刷新中排入"
         return text
+    logged: Logged | None = None  # the ticks of 我的任务 logged into 跟进记录 first
+
+    @property
+    def touches(self) -> int:
+        return 0 if self.logged is None else len(self.logged.touches)
 
     @property
     def task_rows(self) -> list[tuple]:
@@ -127,7 +134,7 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     messages = messages_for(book)
     planned = planned_actions(book, rules, today, days or rules["task_days"], clients=clients)
     all_tasks = planned.tasks
-    tasks = all_tasks[all_tasks["agent"] == who].reset_index(drop=True)
+    tasks = with_task_ids(all_tasks[all_tasks["agent"] == who]).reset_index(drop=True)
     tasks["sms"] = drafts(tasks, clients, messages, rules["office_address"])
     findings += messages.findings
     result = RefreshResult(who, today, tasks, board(clients, all_tasks), findings,
@@ -136,16 +143,66 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     return result
 
 
+@dataclass
+class TickLog:
+    """Ticked task rows turned into 跟进记录 rows, ready to append."""
+
+    logged: Logged
+    book: Book  # the Book with the new rows, for the rules to read
+    letters: list[str]  # 跟进记录 column letter of each value of a row
+    rows: list[tuple]
+    findings: list[Finding] = field(default_factory=list)
+
+
+def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None, today: date) -> TickLog:
+    """The 跟进记录 rows for the ticked rows of a task sheet (`rows`: loop columns, `planned`)."""
+    contacts = book.contacts
+    logged_ids = set(contacts["task_id"].dropna().astype(str)) if "task_id" in contacts else set()
+    known = set(book.clients["client_id"].dropna())
+    logged = touches_from_tasks(rows, today, agent, logged_ids, known)
+    findings = [Finding(sheet_name, f"{schema.column_letter_of(schema.MY_TASKS, 'done')}{row}", why, "warning",
+                        "tick-skipped") for row, why in logged.skipped]
+    letters_of = book.letters.get("contacts", {})
+    keys = [k for k in TOUCH_KEYS if k in letters_of]
+    if len(logged.touches) and "task_id" not in letters_of:
+        findings.append(Finding(book.sheet_name("contacts"), "", "没有「任务编号」列:已记录的任务无法防止重复记录;"
+                                "请在表格最右加一列「任务编号」", "warning", "column-missing", "task_id"))
+    values = [tuple(_cell_value(r[k]) for k in keys) for r in logged.touches.to_dict("records")]
+    first = int(contacts["_row"].max()) + 1 if len(contacts) else 2
+    new_book = with_rows(book, "contacts", logged.touches, first) if values else book
+    return TickLog(logged, new_book, [letters_of[k] for k in keys], values, findings)
+
+
+def my_task_ticks(book: Book, today: date) -> pd.DataFrame:
+    """我的任务's rows with `planned`: a row dated today or later was planned for that day;
+    an older row (overdue when it was listed) was done since the last refresh: today."""
+    rows = book.frames.get("my_tasks")
+    if rows is None or rows.empty:
+        return pd.DataFrame()
+    today_ts = pd.Timestamp(today)
+    return rows.assign(planned=rows["due"].where(rows["due"] >= today_ts, today_ts))
+
+
 def refresh_file(path: str | Path, agent: str | None, today: date, days: int | None = None,
                  login: str | None = None) -> RefreshResult:
-    """Load, compute and write 我的任务 and 客户看板 into the workbook at `path`."""
+    """Log the ticks of 我的任务 into 跟进记录, then compute and write 我的任务 and 客户看板."""
     path = Path(path)
     t0 = time.perf_counter()
     book, findings = load(path)
     t1 = time.perf_counter()
-    result = compute_refresh(book, findings, agent, today, days, login)
+    if fatal(findings):  # compute_refresh says why
+        compute_refresh(book, findings, agent, today, days, login)
+    who = resolve_agent(book, agent, login)
+    ticks = log_ticks(book, my_task_ticks(book, today), book.sheet_name("my_tasks"), who, today)
+    result = compute_refresh(ticks.book, findings + ticks.findings, who, today, days, login)
+    result.logged = ticks.logged
     t2 = time.perf_counter()
+    contacts_name = book.sheet_name("contacts")
+
+    def append(zf):
+        return appended_parts(zf, contacts_name, ticks.letters, ticks.rows)[0]
+
     replace_owned_sheets(path, {"my_tasks": result.task_rows, "board": result.board_rows},
-                         stamp=Stamp(result.agent, today))
+                         stamp=Stamp(result.agent, today), extra=append if ticks.rows else None)
     result.timings.update(read=t1 - t0, write=time.perf_counter() - t2)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,8 +12,11 @@ from pathlib import Path
 from ..core.records import Finding
 from ..core.rules import read_rules
 from ..core.weekly import agent_weeks, iso_week, team_summary, weekly_plan
+from ..io.errors import RefreshError
+from ..io.identity import master_identity
 from ..io.loader import load
-from ..io.reports import write_weekly
+from ..io.reports import agent_paths, write_weekly
+from ..io.returned import is_ticked
 from ..io.validate import fatal, validate
 from .refresh import messages_for
 
@@ -27,8 +31,18 @@ class WeeklyResult:
     fatal: bool = False
 
 
+def backup_path(path: Path) -> Path:
+    """NAME.bak.xlsx, or NAME.bak-2.xlsx … when that is taken: a backup is never overwritten."""
+    candidate, n = path.with_name(f"{path.stem}.bak{path.suffix}"), 2
+    while candidate.exists():
+        candidate, n = path.with_name(f"{path.stem}.bak-{n}{path.suffix}"), n + 1
+    return candidate
+
+
 def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 1,
-               progress: Callable[..., None] | None = None) -> WeeklyResult:
+               progress: Callable[..., None] | None = None, force: bool = False) -> WeeklyResult:
+    """Write the week's workbooks. A workbook already there that an agent has ticked is
+    not overwritten: RefreshError naming them, unless `force` (then NAME.bak.xlsx keeps it)."""
     result = WeeklyResult(iso_week(monday), Path(out_dir) / iso_week(monday))
     t0 = time.perf_counter()
     book, findings = load(path)
@@ -44,11 +58,18 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     summary = team_summary(plan)
     weeks = agent_weeks(plan)
     result.findings += rule_findings + messages.findings
+    ticked = [p for p in agent_paths(result.folder, weeks) if p.exists() and is_ticked(p)]
+    if ticked and not force:
+        raise RefreshError(f"{len(ticked)} 份每周行动表已有顾问填写的完成情况,没有覆盖: "
+                           + "、".join(p.name for p in ticked)
+                           + ";请先用 xlcrm collect 导入,或加 --force 覆盖(会保留 .bak 备份)")
+    for p in ticked:
+        shutil.copy2(p, backup_path(p))
     t2 = time.perf_counter()
     if progress:
         progress("start", len(weeks))
     result.files = write_weekly(plan, out_dir, summary, weeks, jobs,
-                                (lambda _name: progress("done")) if progress else None)
+                                (lambda _name: progress("done")) if progress else None, master_identity(path))
     t3 = time.perf_counter()
     result.timings = {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}
     return result

@@ -12,6 +12,7 @@ accepted in Chinese or English; columns the schema doesn't know are left alone.
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from .errors import WorkbookError
 from .schema import Sheet
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Program-owned sheets read back for what agents typed into them (完成, 结果 …: the daily loop).
+TICKED_SHEETS = ("my_tasks",)
 
 
 def empty_frame(sheet: Sheet) -> pd.DataFrame:
@@ -243,10 +246,12 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
                                             "sheet-missing"))
                 continue
             sheet_names[sheet.key] = name
-            if sheet.owned:
+            if sheet.owned and sheet.key not in TICKED_SHEETS:
                 continue  # written by us; nothing to read
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
             frame, cols, found = read_sheet(rows, sheet, name)
+            if sheet.owned:  # a missing column of 我的任务 only means nothing was ticked there
+                found = [f for f in found if f.severity != "fatal"]
             frames[sheet.key] = frame
             letters[sheet.key] = cols
             findings.extend(found)
@@ -267,6 +272,29 @@ def new_book(frames: dict[str, pd.DataFrame], names: dict[str, str] | None = Non
         frames.setdefault(sheet.key, empty_frame(sheet))
     names = {s.key: s.zh for s in schema.SHEETS} | (names or {})
     return Book(frames, names, letters or {}, path, bad_cells or set())
+
+
+def with_rows(book: Book, key: str, rows: pd.DataFrame, first_row: int) -> Book:
+    """A Book whose `key` frame has `rows` (schema keys as columns) appended, typed as the
+    loader types them, at Excel rows `first_row`…; the given Book is left as it was."""
+    sheet = schema.SHEET_BY_KEY[key]
+    raw: list[list[Any]] = [[c.zh for c in sheet.columns]]
+    raw += [[_raw(r.get(k)) for k in sheet.keys] for r in rows.to_dict("records")]
+    frame, _letters, _found = read_sheet(raw, sheet, sheet.zh)
+    frame["_row"] = range(first_row, first_row + len(frame))
+    old = book.frames[key]
+    both = pd.concat([old.astype({"client_id": object}) if key == "contacts" else old, frame], ignore_index=True)
+    if key == "contacts":
+        both["client_id"] = both["client_id"].astype("category")
+    return replace(book, frames=book.frames | {key: both})
+
+
+def _raw(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
 
 
 def cell_of(book: Book, sheet_key: str, column_key: str, row: int) -> str:

@@ -24,7 +24,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -317,11 +317,14 @@ def stamp_sheet(xml: str, sheet: schema.Sheet, stamp: Stamp) -> str:
 
 
 def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence[Any]]],
-                         backup: bool = True, stamp: Stamp | None = None) -> Path | None:
+                         backup: bool = True, stamp: Stamp | None = None,
+                         extra: Callable[[zipfile.ZipFile], dict[str, bytes]] | None = None) -> Path | None:
     """Write rows (by sheet key, schema column order) into the owned sheets of `path`.
 
     With a `stamp`, 我的任务!N1 gets the agent and both sheets' page headers name the
-    agent and the day (`stamp_sheet`). Returns the backup's path. Raises RefreshError when the workbook is open in
+    agent and the day (`stamp_sheet`). `extra(zf)` returns more parts to replace in the
+    same atomic write (the daily loop's rows appended to 跟进记录, `io.splice`).
+    Returns the backup's path. Raises RefreshError when the workbook is open in
     Excel or lacks an owned sheet.
     """
     path = Path(path)
@@ -352,6 +355,8 @@ def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence
             replaced[part] = xml.encode("utf-8")
             for table, xml in tables.items():
                 replaced[table] = render_table(xml, width, len(rows)).encode("utf-8")
+        if extra is not None:
+            replaced.update(extra(zf))
         fd, tmp = tempfile.mkstemp(prefix=".xlcrm-", suffix=path.suffix, dir=path.parent)
         os.close(fd)
         try:

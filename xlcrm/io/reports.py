@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from ..core.weekly import (
     day_label,
     month_bounds,
 )
+from . import schema
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -164,19 +166,46 @@ class Book:
         self.wb.close()
 
 
-PLAN_HEADERS = [("日期", 11.5), ("优先级", 7), ("客户编号", 11), ("姓名", 9), ("类别", 5), ("任务", 26),
-                ("方式", 6), ("原因", 40), ("手机", 16), ("原定日期", 11.5), ("完成", 6)]
+PLAN_HEADERS = [(c.zh, c.width) for c in schema.WEEK_PLAN.columns]
+SMS_HEADERS = [(c.zh, c.width) for c in schema.WEEK_SMS.columns]
 REASON_COL = 7
+
+
+def _loop_columns(book: Book, s: Sheet, spec: schema.Sheet, start: int) -> None:
+    """Dropdowns and date formats of the columns an agent types into (the daily loop),
+    on the task rows from `start` down; day bands and empty notes are left alone."""
+    if s.row <= start:
+        return
+    for j, col in enumerate(spec.columns):
+        if col.key not in schema.TYPED_LOOP_KEYS:
+            continue
+        if col.choices:
+            s.ws.data_validation(start, j, s.row - 1, j, {"validate": "list", "source": list(col.choices),
+                                                          "error_title": col.zh,
+                                                          "error_message": f"请从下拉列表选择:{'/'.join(col.choices)}"})
+        elif col.kind == "date":
+            s.ws.data_validation(start, j, s.row - 1, j, {
+                "validate": "date", "criteria": ">", "value": datetime(1900, 1, 1), "error_type": "warning",
+                "error_title": col.zh, "error_message": "请输入日期,如 2024-03-05 或 2024/3/5"})
+            s.ws.set_column(j, j, col.width, book.date)
+
+
+def _loop_values(t: Any) -> list[Any]:
+    """The loop columns of a fresh task row: blank for the agent, then the 任务编号."""
+    return [None] * (len(schema.LOOP_COLUMNS) - 1) + [t.task_id]
 
 
 def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     book = Book(path)
     book.wb.set_properties({"title": f"{week.agent} 每周行动表 {plan.week}", "author": "xlcrm"})
+    # Tie the workbook to its master, for `xlcrm collect` (io.identity).
+    book.wb.set_custom_property(schema.WEEK_MASTER_PROPERTY, plan.master or "-")
+    book.wb.set_custom_property(schema.WEEK_AGENT_PROPERTY, str(week.agent))
+
     def title(sheet: str) -> str:  # each sheet prints its own name
         return f"{week.agent} · 每周行动表 · {sheet}  {plan.title}"
 
     s = Sheet(book, "本周计划", title("本周计划"), PLAN_HEADERS)
-    done_col = len(PLAN_HEADERS) - 1
     days = [plan.monday + pd.Timedelta(days=i) for i in range(7)]
     for day in days:
         rows = week.plan[week.plan["date"] == pd.Timestamp(day)]
@@ -188,10 +217,8 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
             formats = [None] * len(PLAN_HEADERS)
             formats[REASON_COL] = formats[REASON_COL - 2] = book.overdue_wrap if late else book.wrap
             s.write([t.date, t.priority, t.client_id, t.name, t.client_class, t.task, t.channel, t.reason,
-                     t.phone, t.due if late else None, None], row_fmt, formats)
-        if s.row > start:
-            s.ws.data_validation(start, done_col, s.row - 1, done_col,
-                                 {"validate": "list", "source": list(vocab.YES_NO)})
+                     t.phone, t.due if late else None, *_loop_values(t)], row_fmt, formats)
+        _loop_columns(book, s, schema.WEEK_PLAN, start)
     if week.unplanned:
         s.band(f"本周未排入: {week.unplanned}(超出每日电话/拜访上限,下周优先安排)")
 
@@ -228,10 +255,12 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
 
     write_birthday_calendar(book, plan, week)
 
-    s = Sheet(book, "短信草稿", title("短信草稿"), [("日期", 11.5), ("客户编号", 11), ("姓名", 9), ("手机", 16), ("事由", 12),
-                                       ("短信草稿(复制发送)", 70)])
+    s = Sheet(book, "短信草稿", title("短信草稿"), SMS_HEADERS)
+    start = s.row
     for t in week.sms.itertuples(index=False):
-        s.write([t.date, t.client_id, t.name, t.phone, t.kind, t.sms], book.text, [None] * 5 + [book.wrap])
+        s.write([t.date, t.client_id, t.name, t.phone, t.kind, t.sms, *_loop_values(t)], book.text,
+                [None] * 5 + [book.wrap] + [None] * len(schema.LOOP_COLUMNS))
+    _loop_columns(book, s, schema.WEEK_SMS, start)
     if week.sms.empty:
         s.empty("本周没有短信任务")
     book.close()
@@ -473,15 +502,21 @@ def _write_one(args: tuple[Path, WeekInfo, AgentWeek]) -> Path:
     return write_agent_workbook(path, plan, week)
 
 
+def agent_paths(folder: Path, weeks: list[AgentWeek]) -> list[Path]:
+    """Where each agent's workbook goes (names safe on every system, never two alike)."""
+    taken: set[str] = set()
+    return [folder / f"{safe_filename(w.agent, taken)}.xlsx" for w in weeks]
+
+
 def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.DataFrame],
                  weeks: list[AgentWeek], jobs: int = 1,
-                 progress: Callable[[str], None] | None = None) -> list[Path]:
+                 progress: Callable[[str], None] | None = None, master: str = "") -> list[Path]:
     """Write every agent's workbook and the team summary into OUT/<ISO week>/."""
     folder = Path(out_dir) / plan.week
     folder.mkdir(parents=True, exist_ok=True)
-    taken: set[str] = set()
-    info = plan.info  # not the plan: it holds the whole book, too big to send to each process
-    work = [(folder / f"{safe_filename(w.agent, taken)}.xlsx", info, w) for w in weeks]
+    # Not the plan: it holds the whole book, too big to send to each process.
+    info = replace(plan.info, master=master)
+    work = [(path, info, w) for path, w in zip(agent_paths(folder, weeks), weeks, strict=True)]
     written: list[Path] = []
     if jobs > 1 and len(work) > 1:
         import multiprocessing

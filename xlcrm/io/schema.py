@@ -28,6 +28,7 @@ from ..core.vocab import (
     GENDERS,
     INFLUENCE,
     KEYDATE_KINDS,
+    OUTCOMES,
     PURPOSES,
     REFERRAL_STATES,
     SOURCES,
@@ -96,6 +97,19 @@ class Sheet:
 
 C = Column
 
+# What an agent types on a task row (DOMAIN: The daily loop), and the program's 任务编号.
+# Shared by 我的任务 and the weekly workbook's 本周计划 and 短信草稿.
+LOOP_COLUMNS = (
+    C("done", "完成", "enum", choices=YES_NO, width=6),
+    C("outcome", "结果", "enum", choices=OUTCOMES, width=8),
+    C("done_date", "完成日期", "date", width=11),
+    C("promised_date", "承诺反馈日期", "date", width=12),
+    C("next_follow_up", "下次跟进日期", "date", width=12),
+    C("notes", "备注", width=20),
+    C("task_id", "任务编号", width=22),
+)
+TYPED_LOOP_KEYS = ("done", "outcome", "done_date", "promised_date", "next_follow_up", "notes")
+
 CLIENTS = Sheet("clients", "客户", "Clients", (
     C("client_id", "客户编号", required=True, width=11),
     C("name", "姓名", required=True, width=10),
@@ -143,6 +157,8 @@ CONTACTS = Sheet("contacts", "跟进记录", "Contacts", (
     C("promised_date", "承诺反馈日期", "date", width=12),
     C("next_follow_up", "下次跟进日期", "date", width=12),
     C("notes", "备注", width=24),
+    # Written by the daily loop; optional, so a workbook made before it still loads.
+    C("task_id", "任务编号", width=22),
 ), table="Contacts")
 
 REFERRALS = Sheet("referrals", "转介绍", "Referrals", (
@@ -217,7 +233,7 @@ MY_TASKS = Sheet("my_tasks", "我的任务", "MyTasks", (
     C("reason", "原因", width=36),
     C("sms", "短信草稿", width=50),
     C("phone", "手机", "phone", width=14),
-    C("done", "完成", "enum", choices=YES_NO, width=6),
+    *LOOP_COLUMNS,
 ), table="MyTasks", owned=True)
 
 BOARD = Sheet("board", "客户看板", "Board", (
@@ -234,6 +250,36 @@ BOARD = Sheet("board", "客户看板", "Board", (
     C("completeness", "资料完整度", "float", width=10),
 ), table="Board", owned=True)
 
+# The weekly workbook's sheets that carry the loop columns (not Excel Tables: a title row,
+# a header row, then day bands and task rows). `collect` reads them back.
+WEEK_PLAN = Sheet("week_plan", "本周计划", "WeekPlan", (
+    C("date", "日期", "date", width=11.5),
+    C("priority", "优先级", width=7),
+    C("client_id", "客户编号", width=11),
+    C("name", "姓名", width=9),
+    C("client_class", "类别", width=5, en="class"),
+    C("task", "任务", width=26),
+    C("channel", "方式", width=6),
+    C("reason", "原因", width=40),
+    C("phone", "手机", "phone", width=16),
+    C("due", "原定日期", "date", width=11.5),
+    *LOOP_COLUMNS,
+), table="")
+
+WEEK_SMS = Sheet("week_sms", "短信草稿", "WeekSMS", (
+    C("date", "日期", "date", width=11.5),
+    C("client_id", "客户编号", width=11),
+    C("name", "姓名", width=9),
+    C("phone", "手机", "phone", width=16),
+    C("kind", "事由", width=12),
+    C("sms", "短信草稿(复制发送)", width=70),
+    *LOOP_COLUMNS,
+), table="")
+
+# Custom document properties tying a weekly workbook to its master (`xlcrm collect`).
+MASTER_ID_PROPERTY = "xlcrm主工作簿编号"
+WEEK_MASTER_PROPERTY = "xlcrm来源主工作簿"
+WEEK_AGENT_PROPERTY = "xlcrm顾问"
 
 SHEETS: tuple[Sheet, ...] = (
     CLIENTS, KEY_DATES, CONTACTS, REFERRALS, AGENTS, HANDOVERS, PROFILES, RULES_SHEET, TEMPLATES, MY_TASKS, BOARD

@@ -8,6 +8,7 @@ brand-new files fast (DESIGN.md) and never turns a string into a formula
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -92,7 +93,7 @@ def write_sheet(wb: xlsxwriter.Workbook, fmt: Formats, sheet: Sheet, rows: Seque
                 "validate": "list", "source": list(col.choices), "ignore_blank": True,
                 "error_title": col.zh, "error_message": f"请从下拉列表选择:{'/'.join(col.choices)}",
             })
-        elif col.kind in ("date",) and not sheet.owned:
+        elif col.kind in ("date",) and (not sheet.owned or col.key in schema.TYPED_LOOP_KEYS):
             ws.data_validation(1, j, MAX_ROW, j, {
                 "validate": "date", "criteria": ">", "value": datetime(1900, 1, 1),
                 "error_type": "warning", "error_title": col.zh,
@@ -160,16 +161,18 @@ def write_rows(ws, sheet: Sheet, rows: Iterable[Sequence[Any]], formats: list) -
 
 
 def write_workbook(path: str | Path, lang: str = "zh", rows: dict[str, Sequence[Sequence[Any]]] | None = None,
-                   vba_project: str | Path | None = None) -> Path:
+                   vba_project: str | Path | None = None, master_id: str | None = None) -> Path:
     """Write a master workbook with every sheet of the schema; `rows` by sheet key.
 
     `vba_project` (a vbaProject.bin) makes a macro workbook; give PATH a .xlsm suffix.
+    `master_id` is the number weekly workbooks carry back (`io.identity`; random by default).
     """
     path = Path(path)
     data = default_rows()
     data.update(rows or {})
     wb = xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
     wb.set_properties({"title": "客户维护和拓展", "comments": "xlcrm"})
+    wb.set_custom_property(schema.MASTER_ID_PROPERTY, master_id or uuid.uuid4().hex)
     if vba_project is not None:
         wb.add_vba_project(str(vba_project))
     fmt = Formats(wb)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .. import vocab
 from ..drafts import drafts
+from ..loop import drop_logged
 from ..messages import Messages
 from ..planner import Plan, plan, priority_key
 from ..records import Book
@@ -44,7 +45,7 @@ from .sleeping import sleeping
 from .surveys import complaints, surveys
 
 TASK_COLUMNS = ["date", "due", "overdue_days", "rank", "priority", "kind", "client_id", "name",
-                "phone", "agent", "client_class", "task", "channel", "reason", "sms"]
+                "phone", "agent", "client_class", "task", "channel", "reason", "sms", "task_id"]
 
 FAMILIES: tuple[Callable[[Context], pd.DataFrame], ...] = (
     promises, immediate_sms, birthdays, key_dates, holidays, cadence_calls, referrals, sleeping,
@@ -97,6 +98,9 @@ def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
     if agent is not None:
         tasks = tasks[tasks["agent"] == agent]
     tasks = call_landlines(tasks)
+    tasks = drop_logged(tasks, book.contacts)  # a task number in 跟进记录 is done (the daily loop)
+    if "task_id" not in tasks:
+        tasks["task_id"] = None
     tasks["date"] = tasks["due"].where(tasks["due"] >= ctx.today, ctx.today)
     tasks["overdue_days"] = (ctx.today - tasks["due"]).dt.days.clip(lower=0)
     planned = plan(tasks, rules, ctx.today, ctx.end, ctx.cal.is_working_day)

@@ -1,6 +1,6 @@
 """6. Referrals (转介绍六步): a 新推荐 not contacted within 规则 转介绍联系天数 (2) →
 contact the referred person; referred person contacted but the referrer not yet told
-(no 已反馈推荐人日期) → a feedback call within 规则 转介绍反馈天数 (3); a referred deal →
+(no 已反馈推荐人日期, and no reached 转介绍 touch with the referrer since) → a feedback call within 规则 转介绍反馈天数 (3); a referred deal →
 thank the referrer. A referred person registered with another agent is not named."""
 
 from __future__ import annotations
@@ -30,7 +30,13 @@ def referrals(ctx: Context) -> pd.DataFrame:
     agent = referrer["agent"].to_numpy()
     refs = mask_foreign(refs.assign(agent=agent), ctx.clients, "referred_client_id", ["referred_name"])
     parts = []
-    new = (refs["state"] == vocab.REF_NEW).to_numpy()
+    c = ctx.contacts
+    first_touch = (c[reached(c)].groupby("client_id")["date"].min())
+    # A 新推荐 whose referred person (registered as a client) has a reached touch since the
+    # referral counts as contacted, as if its 状态 said 已联系.
+    since = lookup(refs["referred_client_id"], c[reached(c)].groupby("client_id")["date"].max())
+    reached_new = ((refs["state"] == vocab.REF_NEW) & since.notna() & (since >= refs["date"])).to_numpy()
+    new = (refs["state"] == vocab.REF_NEW).to_numpy() & ~reached_new
     r = refs[new]
     due = r["date"].dt.normalize() + pd.Timedelta(days=rules["referral_contact_days"])
     parts.append(task_frame(r["referred_client_id"].fillna(r["referral_id"]), due, vocab.REFERRAL_CONTACT,
@@ -40,12 +46,16 @@ def referrals(ctx: Context) -> pd.DataFrame:
                             name=r["referred_name"], phone=r["referred_phone"],
                             agent=agent[new], keep=True, client_class=""))
     # Feedback to the referrer within N days of contacting the referred person.
-    fb = (refs["state"].isin(vocab.REF_REACHED) & refs["feedback_date"].isna()).to_numpy()
+    fb = ((refs["state"].isin(vocab.REF_REACHED).to_numpy() | reached_new) & refs["feedback_date"].isna().to_numpy())
     r = refs[fb]
-    c = ctx.contacts
-    first_touch = (c[reached(c)].groupby("client_id")["date"].min())
     contacted = lookup(r["referred_client_id"], first_touch)
     contacted = contacted.where(contacted >= r["date"], r["date"]).dt.normalize()
+    # A reached 转介绍 touch with the referrer on or after that day is the feedback (the daily
+    # loop logs it when the agent ticks the task): no hand edit of 已反馈推荐人日期 needed.
+    told = c[(c["purpose"] == vocab.REFERRAL) & reached(c)].groupby("client_id")["date"].max()
+    told = lookup(r["referrer_id"], told)
+    open_ = (told.isna() | (told.dt.normalize() < contacted)).to_numpy()
+    r, contacted = r[open_], contacted[open_]
     due = contacted + pd.Timedelta(days=rules["referral_feedback_days"])
     parts.append(task_frame(r["referrer_id"], due, vocab.REFERRAL_FEEDBACK, "向推荐人反馈进展", vocab.PHONE,
                             f"转介绍: 联系被推荐人后{rules['referral_feedback_days']}天内反馈推荐人(被推荐人"

@@ -1,0 +1,75 @@
+"""Read a returned weekly workbook: what the agent typed into 本周计划 and 短信草稿.
+
+The sheets are laid out for print (a title row, a header row, day bands, task rows),
+so rows are found by their 任务编号 and typed by the loader's own `read_sheet`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..core import loop, vocab
+from ..core.records import Finding
+from . import schema
+from .loader import _open, read_sheet
+
+
+def _header_at(rows: list[list[Any]], spec: schema.Sheet) -> int | None:
+    aliases = schema.header_map(spec)
+    for i, row in enumerate(rows[:10]):
+        if sum(1 for v in row if isinstance(v, str) and v.strip() in aliases) >= 3:
+            return i
+    return None
+
+
+def week_task_rows(path: str | Path) -> tuple[pd.DataFrame, list[Finding]]:
+    """Every task row of 本周计划 then 短信草稿 (loop columns, client_id, channel, kind,
+    `planned` = the row's 日期, `_row`, `_sheet`), and findings for bad typed cells."""
+    wb = _open(Path(path))
+    names = list(wb.sheet_names)
+    frames: list[pd.DataFrame] = []
+    findings: list[Finding] = []
+    for spec in (schema.WEEK_PLAN, schema.WEEK_SMS):
+        name = schema.find_sheet(names, spec)
+        if name is None:
+            continue
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        at = _header_at(rows, spec)
+        if at is None:
+            continue
+        header = rows[at]
+        try:
+            j = [str(v).strip() for v in header].index(spec.column("task_id").zh)
+        except ValueError:
+            continue
+        keep = [i for i in range(at + 1, len(rows)) if len(rows[i]) > j and str(rows[i][j] or "").strip()]
+        frame, _letters, found = read_sheet([header] + [rows[i] for i in keep], spec, name)
+        frame["_row"] = [i + 1 for i in keep]
+        # read_sheet numbers rows as if they followed the header: put findings at the real row.
+        real = {at + 2 + n: i + 1 for n, i in enumerate(keep)}
+        findings += [Finding(f.sheet, _moved(f.cell, real), f.message, "warning", f.code, f.field) for f in found]
+        frame["_sheet"] = name
+        frame["planned"] = frame["date"]
+        if spec is schema.WEEK_SMS:
+            frame["channel"] = vocab.SMS
+        else:
+            frame["kind"] = [k.name if (k := loop.kind_of(t)) else None for t in frame["task_id"]]
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(), findings
+    return pd.concat(frames, ignore_index=True), findings
+
+
+def _moved(cell: str, real: dict[int, int]) -> str:
+    letters = cell.rstrip("0123456789")
+    digits = cell[len(letters):]
+    return f"{letters}{real.get(int(digits), digits)}" if digits else cell
+
+
+def is_ticked(path: str | Path) -> bool:
+    """Has an agent marked anything in this weekly workbook?"""
+    rows, _found = week_task_rows(path)
+    return bool(len(rows)) and bool(loop.ticked(rows).any())
