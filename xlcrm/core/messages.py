@@ -1,9 +1,15 @@
 """SMS drafts: the 短信模板 sheet rendered in a Jinja2 sandbox.
 
 Office staff edit the templates, so they render in a `SandboxedEnvironment`: a
-template can use variables and filters but cannot reach Python internals. A template
-that fails to parse or render becomes a finding naming it, and the task gets the
-shipped default text instead, so tasks always come out.
+template can use variables and filters but cannot reach Python internals. It is also
+bounded (`BoundedEnvironment`): arithmetic (`*`, `**`, `+`, `%`) is intercepted, so
+neither the compiler's constant folding nor a render can build a huge number or
+string; every loop iteration, call and filter counts against a step budget and a
+time limit; macro recursion has a depth limit; and the output is limited to Excel's
+32,767 characters a cell. A template that fails to parse or breaks a bound becomes a
+finding at 短信模板!B<row>, and the task gets the shipped default text instead, so
+tasks always come out. A default text that is still too long (a very long name) is
+cut with a visible marker.
 
 Variables (Chinese names, as staff write them): 称呼, 姓名, 顾问, 节日, 日期, 单位, 对象,
 类型, 事项 (您妻子的生日), 地址 (规则 门店地址).
@@ -11,12 +17,162 @@ Variables (Chinese names, as staff write them): 称呼, 姓名, 顾问, 节日, 
 
 from __future__ import annotations
 
+import functools
+import math
+import re
+import time
 from datetime import date
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .records import Finding
+
+CELL_LIMIT = 32767  # Excel's characters in one cell
+CAP_MARKER = "…(超过 Excel 单元格 32767 字上限,已截断)"
+MAX_STEPS = 100_000  # loop iterations + calls + operators in one render
+MAX_SECONDS = 2.0  # wall time of one render
+MAX_DEPTH = 30  # nested calls (macro recursion)
+MAX_INT_BITS = 256  # numbers a template may compute
+MAX_ARG = 100_000  # integer arguments to calls and filters (widths, counts)
+_BIG_FORMAT = re.compile(r"%[-+ #0]*(\d{5,}|\*)|%[-+ #0]*\d*\.(\d{5,}|\*)")
+
+
+def cap_text(text: str) -> str:
+    """`text` cut to Excel's 32,767 characters a cell, with a visible marker when cut."""
+    if len(text) <= CELL_LIMIT:
+        return text
+    return text[:CELL_LIMIT - len(CAP_MARKER)] + CAP_MARKER
+
+
+class BudgetError(SecurityError):
+    """A template went beyond a bound (steps, time, depth, size)."""
+
+
+def _size(value: object) -> int:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int):
+            return value.bit_length() // 8
+        return 0
+    return len(value) if isinstance(value, str | bytes | list | tuple | dict | set) else 0
+
+
+class BoundedEnvironment(SandboxedEnvironment):
+    """A sandbox that also bounds time, steps, depth, numbers and sizes of one render."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//", "/"})
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.globals["range"] = self._range
+        self.globals["_xlcrm_bounded"] = self._bounded
+        self.filters = {name: self._wrap_filter(f) for name, f in self.filters.items()}
+        self._steps = 0
+        self._deadline = math.inf
+        self._depth = 0
+
+    # --- the budget of one render
+    def start(self) -> None:
+        self._steps, self._depth = 0, 0
+        self._deadline = time.monotonic() + MAX_SECONDS
+
+    def tick(self, n: int = 1) -> None:
+        self._steps += n
+        if self._steps > MAX_STEPS:
+            raise BudgetError(f"循环或计算超过 {MAX_STEPS} 步")
+        if self._steps % 256 == 0 and time.monotonic() > self._deadline:
+            raise BudgetError(f"生成超过 {MAX_SECONDS:g} 秒")
+
+    def _bounded(self, iterable):
+        for item in iterable:
+            self.tick()
+            yield item
+
+    def _range(self, *args):
+        for a in args:
+            if not isinstance(a, int) or abs(a) > MAX_STEPS:
+                raise BudgetError(f"range 的参数 {a!r} 太大")
+        return self._bounded(range(*args))
+
+    @staticmethod
+    def _check_args(args, kwargs) -> None:
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_ARG:
+                raise BudgetError(f"参数 {a} 太大")
+
+    @staticmethod
+    def _check_result(value):
+        if _size(value) > CELL_LIMIT * 4:
+            raise BudgetError(f"生成的内容超过 {CELL_LIMIT} 字")
+        return value
+
+    def _wrap_filter(self, func):
+        @functools.wraps(func)
+        def bounded(*args, **kwargs):
+            self.tick()
+            self._check_args(args[1:], kwargs)
+            return self._check_result(func(*args, **kwargs))
+
+        return bounded
+
+    # --- compile: every for loop iterates through the step counter
+    def _parse(self, source, name, filename):
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Call(nodes.Name("_xlcrm_bounded", "load"), [loop.iter], [], None, None,
+                                   lineno=loop.lineno)
+        return tree
+
+    # --- operators and calls
+    def call_binop(self, context, operator, left, right):
+        self.tick()
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
+        if operator == "**" and numbers:
+            if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1 \
+                    and right * math.log2(abs(left)) > MAX_INT_BITS:
+                raise BudgetError("乘方结果太大")
+        elif operator == "*":
+            if numbers and isinstance(left, int) and isinstance(right, int):
+                if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                    raise BudgetError("乘积太大")
+            elif isinstance(left, int) or isinstance(right, int):
+                count = left if isinstance(left, int) else right
+                other = right if isinstance(left, int) else left
+                if count * max(_size(other), 1) > CELL_LIMIT:
+                    raise BudgetError("重复后的内容太长")
+        elif operator == "%" and isinstance(left, str) and _BIG_FORMAT.search(left):
+            raise BudgetError("格式宽度太大")
+        try:
+            result = self.binop_table[operator](left, right)
+        except OverflowError as exc:
+            raise BudgetError(f"数值溢出({exc})") from None
+        if isinstance(result, int) and result.bit_length() > MAX_INT_BITS * 2:
+            raise BudgetError("计算结果太大")
+        return self._check_result(result)
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - mirrors the base class
+        __self.tick()
+        __self._check_args(args, kwargs)
+        __self._depth += 1
+        try:
+            if __self._depth > MAX_DEPTH:
+                raise BudgetError(f"调用嵌套超过 {MAX_DEPTH} 层(宏递归?)")
+            return __self._check_result(super().call(__context, __obj, *args, **kwargs))
+        finally:
+            __self._depth -= 1
+
+    def render(self, template, variables: dict) -> str:
+        """Render within the budget; the output is at most CELL_LIMIT characters or BudgetError."""
+        self.start()
+        out: list[str] = []
+        size = 0
+        for chunk in template.generate(variables):
+            size += len(chunk)
+            if size > CELL_LIMIT:
+                raise BudgetError(f"生成的短信超过 {CELL_LIMIT} 字")
+            out.append(chunk)
+            self.tick()
+        return "".join(out)
 
 # Compound surnames (复姓) that take two characters in a 称呼.
 COMPOUND_SURNAMES = frozenset(
@@ -72,7 +228,8 @@ def variants(body: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return (body,) if isinstance(body, str) else tuple(body)
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
+_DEFAULT_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)  # shipped texts only
 
 
 def salutation(name: str | None, gender: str | None) -> str:
@@ -99,17 +256,25 @@ class Messages:
         merged = {k: variants(v) for k, v in DEFAULT_TEMPLATES.items()}
         merged.update({k: tuple(b for b in variants(v) if b) for k, v in (templates or {}).items()
                        if any(variants(v))})
-        self._defaults = {k: [_ENV.from_string(b) for b in variants(v)] for k, v in DEFAULT_TEMPLATES.items()}
+        shipped = {b: _DEFAULT_ENV.from_string(b) for v in DEFAULT_TEMPLATES.values() for b in variants(v)}
+        self._defaults = {k: [shipped[b] for b in variants(v)] for k, v in DEFAULT_TEMPLATES.items()}
+        self._shipped = set(map(id, shipped.values()))
         for name, bodies in merged.items():
             for body in bodies:
+                if body in shipped:
+                    self._compiled.setdefault(name, []).append(shipped[body])
+                    continue
                 try:
-                    self._compiled.setdefault(name, []).append(_ENV.from_string(body))
+                    _ENV.start()
+                    self._compiled.setdefault(name, []).append(_ENV.from_string(str(body)[:CELL_LIMIT]))
                 except TemplateError as exc:
                     self._report(name, f"模板「{name}」有语法错误({exc}),已使用默认文案")
+                except (RecursionError, MemoryError, ArithmeticError, ValueError, TypeError) as exc:
+                    self._report(name, f"模板「{name}」无法编译({type(exc).__name__}),已使用默认文案")
 
-    def _report(self, name: str, message: str) -> None:
+    def _report(self, name: str, message: str, code: str = "template-invalid") -> None:
         cell = f"B{self._rows[name]}" if name in self._rows else ""
-        finding = Finding(self._sheet, cell, message, "warning", "template-invalid", "body")
+        finding = Finding(self._sheet, cell, message, "warning", code, "body")
         if finding not in self.findings:
             self.findings.append(finding)
 
@@ -117,21 +282,32 @@ class Messages:
         """The `pick`-th variant (modulo their number) of the kind's template."""
         compiled = self._compiled.get(kind)
         template = compiled[pick % len(compiled)] if compiled else None
-        if template is not None:
+        if template is not None and id(template) not in self._shipped:
             try:
-                return template.render(variables)
+                return _ENV.render(template, variables)
+            except BudgetError as exc:
+                self._report(kind, f"模板「{kind}」超出限制({exc}),已使用默认文案")
             except TemplateError as exc:  # includes SecurityError from the sandbox
                 self._report(kind, f"模板「{kind}」无法生成({type(exc).__name__}: {exc}),已使用默认文案")
-            except (TypeError, ValueError, ArithmeticError) as exc:
-                self._report(kind, f"模板「{kind}」无法生成({exc}),已使用默认文案")
+            except RecursionError:
+                self._report(kind, f"模板「{kind}」递归过深,已使用默认文案")
+            except (TypeError, ValueError, ArithmeticError, LookupError, MemoryError) as exc:
+                self._report(kind, f"模板「{kind}」无法生成({type(exc).__name__}: {exc}),已使用默认文案")
+            template = None
         defaults = self._defaults.get(kind)
-        if not defaults:
-            return ""
-        default = defaults[pick % len(defaults)]
+        if template is None:
+            if not defaults:
+                return ""
+            template = defaults[pick % len(defaults)]
         try:
-            return default.render(variables)
+            text = template.render(variables)
         except TemplateError:
             return ""
+        if len(text) > CELL_LIMIT:
+            self._report(kind, f"「{kind}」短信超过 Excel 单元格 {CELL_LIMIT} 字上限(姓名或单位过长),已截断",
+                         code="draft-too-long")
+            return cap_text(text)
+        return text
 
 
 def variables(name: str | None, gender: str | None, agent: str | None, when: date,

@@ -27,7 +27,7 @@ from ..core.tasks import planned_actions
 from ..io import schema
 from ..io.errors import RefreshError
 from ..io.loader import load, with_rows
-from ..io.package import Stamp, replace_owned_sheets
+from ..io.package import Stamp, check_writable, replace_owned_sheets, target_of, workbook_lock
 from ..io.splice import appended_parts
 from ..io.validate import fatal, validate
 
@@ -186,23 +186,29 @@ def my_task_ticks(book: Book, today: date) -> pd.DataFrame:
 def refresh_file(path: str | Path, agent: str | None, today: date, days: int | None = None,
                  login: str | None = None) -> RefreshResult:
     """Log the ticks of 我的任务 into 跟进记录, then compute and write 我的任务 and 客户看板."""
-    path = Path(path)
-    t0 = time.perf_counter()
-    book, findings = load(path)
-    t1 = time.perf_counter()
-    if fatal(findings):  # compute_refresh says why
-        compute_refresh(book, findings, agent, today, days, login)
-    who = resolve_agent(book, agent, login)
-    ticks = log_ticks(book, my_task_ticks(book, today), book.sheet_name("my_tasks"), who, today)
-    result = compute_refresh(ticks.book, findings + ticks.findings, who, today, days, login)
-    result.logged = ticks.logged
-    t2 = time.perf_counter()
-    contacts_name = book.sheet_name("contacts")
+    path = target_of(path)
+    if not path.is_file():
+        load(path)  # raises the one-line WorkbookError
+    # The lock covers read and write: a second refresh of the same file waits, then
+    # refreshes the first one's result instead of overwriting it (or logging ticks twice).
+    with workbook_lock(path):
+        t0 = time.perf_counter()
+        book, findings = load(path)
+        check_writable(path)
+        t1 = time.perf_counter()
+        if fatal(findings):  # compute_refresh says why
+            compute_refresh(book, findings, agent, today, days, login)
+        who = resolve_agent(book, agent, login)
+        ticks = log_ticks(book, my_task_ticks(book, today), book.sheet_name("my_tasks"), who, today)
+        result = compute_refresh(ticks.book, findings + ticks.findings, who, today, days, login)
+        result.logged = ticks.logged
+        t2 = time.perf_counter()
+        contacts_name = book.sheet_name("contacts")
 
-    def append(zf):
-        return appended_parts(zf, contacts_name, ticks.letters, ticks.rows)[0]
+        def append(zf):
+            return appended_parts(zf, contacts_name, ticks.letters, ticks.rows)[0]
 
-    replace_owned_sheets(path, {"my_tasks": result.task_rows, "board": result.board_rows},
-                         stamp=Stamp(result.agent, today), extra=append if ticks.rows else None)
+        replace_owned_sheets(path, {"my_tasks": result.task_rows, "board": result.board_rows},
+                             stamp=Stamp(result.agent, today), extra=append if ticks.rows else None)
     result.timings.update(read=t1 - t0, write=time.perf_counter() - t2)
     return result

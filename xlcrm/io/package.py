@@ -16,15 +16,19 @@ the previous file, then `os.replace`.
 
 from __future__ import annotations
 
+import errno
+import math
 import os
 import posixpath
 import re
 import shutil
+import stat
 import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +36,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
+from lxml import etree
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.datetime import to_excel
 
 from . import schema
@@ -83,6 +89,29 @@ def table_parts(zf: zipfile.ZipFile, sheet_part: str) -> list[str]:
             if r.get("Type", "").endswith("/table")]
 
 
+_ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+CELL_LIMIT = 32767
+CAP_MARKER = "…(超过 Excel 单元格 32767 字上限,已截断)"
+
+
+def cap_text(text: str) -> str:
+    """`text` cut to Excel's 32,767 characters a cell, with a visible marker when cut."""
+    if len(text) <= CELL_LIMIT:
+        return text
+    return text[:CELL_LIMIT - len(CAP_MARKER)] + CAP_MARKER
+
+
+def escape_text(text: str) -> str:
+    """Cell text as XML: characters XML can't hold dropped, literal `_xHHHH_` kept literal.
+
+    Excel reads `_x0041_` inside a cell as the escaped character "A"; a literal
+    underscore before such a sequence is written `_x005F_` so the text reads back
+    exactly as typed.
+    """
+    text = _INVALID_XML.sub("", text)
+    return escape(_ESCAPE_LIKE.sub(r"_x005F_\1", text))
+
+
 def _cell(ref: str, value: Any, style: str | None) -> str:
     s = f' s="{style}"' if style else ""
     if value is None or value == "" or (isinstance(value, float) and value != value):
@@ -93,44 +122,164 @@ def _cell(ref: str, value: Any, style: str | None) -> str:
     if isinstance(value, bool):
         value = "是" if value else "否"
     if isinstance(value, int | float):
-        return f'<c r="{ref}"{s}><v>{value}</v></c>'
-    text = _INVALID_XML.sub("", str(value))
+        if not math.isfinite(value):
+            return f'<c r="{ref}"{s}/>' if style else ""
+        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    text = cap_text(str(value))
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
 
 
-def _column_styles(xml: str) -> dict[int, str]:
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False)
+_MARK = "xlcrm-rows-go-here"
+
+
+def _parse(xml: str | bytes) -> etree._Element:
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise RefreshError(f"程序工作表的 XML 无法解析({exc})") from exc
+
+
+def _serialize(root: etree._Element) -> str:
+    body = etree.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body
+
+
+def _column_styles(root: etree._Element) -> dict[int, str]:
     styles: dict[int, str] = {}
-    for col in re.finditer(r"<col\b[^>]*>", xml):
-        attrs = dict(re.findall(r'(\w+)="([^"]*)"', col.group(0)))
-        if "style" in attrs:
-            for i in range(int(attrs["min"]), int(attrs["max"]) + 1):
-                styles[i - 1] = attrs["style"]
+    for col in root.iter(f"{NS_MAIN}col"):
+        style, lo, hi = col.get("style"), col.get("min"), col.get("max")
+        if style and lo and hi and lo.isdigit() and hi.isdigit():
+            for i in range(int(lo), min(int(hi), 16384) + 1):
+                styles[i - 1] = style
     return styles
 
 
-def render_sheet(xml: str, rows: Sequence[Sequence[Any]], width: int) -> str:
-    """The sheet's XML with its data rows replaced; row 1 (header, selector) is kept."""
-    styles = _column_styles(xml)
-    header = re.search(r'<row\b[^>]*\br="1"[^>]*?(?:/>|>.*?</row>)', xml, re.S)
-    out = [header.group(0)] if header else []
+def _split_ref(ref: str) -> tuple[int, int]:
+    """`K12` -> (11, 12): 1-based column and row."""
+    col, row = coordinate_from_string(ref)
+    return column_index_from_string(col), row
+
+
+def _numbered_rows(sheet_data: etree._Element) -> list[tuple[int, etree._Element]]:
+    """Rows with their row numbers; a row without `r` follows the one before it."""
+    out, last = [], 0
+    for row in sheet_data.iterchildren(f"{NS_MAIN}row"):
+        r = row.get("r")
+        last = int(r) if r and r.isdigit() else last + 1
+        out.append((last, row))
+    return out
+
+
+def _row_width(row: etree._Element) -> int:
+    width, last = 0, 0
+    for c in row.iterchildren(f"{NS_MAIN}c"):
+        ref = c.get("r")
+        last = _split_ref(ref)[0] if ref else last + 1
+        width = max(width, last)
+    return width
+
+
+def _move_row(row: etree._Element, number: int) -> None:
+    row.set("r", str(number))
+    last = 0
+    for c in row.iterchildren(f"{NS_MAIN}c"):
+        ref = c.get("r")
+        last = _split_ref(ref)[0] if ref else last + 1
+        c.set("r", f"{get_column_letter(last)}{number}")
+
+
+def render_sheet(xml: str, rows: Sequence[Sequence[Any]], width: int, totals: bool = False,
+                 used: int = 0) -> str:
+    """The sheet's XML with its data rows replaced; row 1 (header, selector) is kept.
+
+    With `totals` the row after the old data (a table's totals row, switched on in
+    Excel) moves below the new data instead of being overwritten. `used` widens the
+    `<dimension>` to a column written afterwards (the N1 stamp).
+    """
+    root = _parse(xml)
+    sheet_data = root.find(f"{NS_MAIN}sheetData")
+    if sheet_data is None:
+        raise RefreshError("工作表结构无法识别(没有 sheetData)")
+    styles = _column_styles(root)
+    numbered = _numbered_rows(sheet_data)
+    header = next((row for n, row in numbered if n == 1), None)
+    total_row = numbered[-1][1] if totals and len(numbered) > 1 else None
+    for child in list(sheet_data):
+        sheet_data.remove(child)
+    used = max(width, used)
+    if header is not None:
+        _move_row(header, 1)
+        sheet_data.append(header)
+        used = max(used, _row_width(header))
+    last = max(len(rows) + 1, 2)
+    sheet_data.append(etree.Comment(_MARK))
+    if total_row is not None:
+        last += 1
+        _move_row(total_row, last)
+        sheet_data.append(total_row)
+        used = max(used, _row_width(total_row))
+    dimension = root.find(f"{NS_MAIN}dimension")
+    if dimension is not None:
+        dimension.set("ref", f"A1:{get_column_letter(used)}{last}")
+    prefix = f"{sheet_data.prefix}:" if sheet_data.prefix else ""
     letters = [get_column_letter(j + 1) for j in range(width)]
+    out = []
     for i, row in enumerate(rows, start=2):
         cells = "".join(_cell(f"{letters[j]}{i}", v, styles.get(j)) for j, v in enumerate(row))
         out.append(f'<row r="{i}">{cells}</row>')
-    data = "<sheetData>" + "".join(out) + "</sheetData>"
-    new, n = re.subn(r"<sheetData\s*/>|<sheetData\b[^>]*>.*?</sheetData>", lambda _m: data, xml, count=1, flags=re.S)
-    if n != 1:
-        raise RefreshError("工作表结构无法识别(没有 sheetData)")
-    last = max(len(rows) + 1, 2)
-    new = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{letters[-1]}{last}"/>', new, count=1)
-    return new
+    data = "".join(out)
+    if prefix:
+        data = re.sub(r"<(/?)(row|c|v|is|t)\b", lambda m: f"<{m.group(1)}{prefix}{m.group(2)}", data)
+    head, tail = _serialize(root).split(f"<!--{_MARK}-->", 1)
+    return head + data + tail
+
+
+def table_layout(xml: str | bytes) -> tuple[int, bool]:
+    """(number of tableColumns, has a totals row) of a table part."""
+    root = _parse(xml)
+    columns = root.find(f"{NS_MAIN}tableColumns")
+    count = len(columns.findall(f"{NS_MAIN}tableColumn")) if columns is not None else 0
+    totals = (root.get("totalsRowCount") or "0") not in ("0", "")
+    return count, totals
 
 
 def render_table(xml: str, width: int, rows: int) -> str:
-    ref = f"A1:{get_column_letter(width)}{max(rows + 1, 2)}"
-    xml = re.sub(r'(<table\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml, count=1)
-    return re.sub(r'(<autoFilter\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref + m.group(2), xml, count=1)
+    """The table part with its ref (and autoFilter ref) fitted to `rows` data rows."""
+    root = _parse(xml)
+    totals = (root.get("totalsRowCount") or "0") not in ("0", "")
+    last = max(rows + 1, 2)
+    letter = get_column_letter(width)
+    root.set("ref", f"A1:{letter}{last + (1 if totals else 0)}")
+    auto = root.find(f"{NS_MAIN}autoFilter")
+    if auto is not None:
+        auto.set("ref", f"A1:{letter}{last}")
+    return _serialize(root)
+
+
+def prune_calc_chain(xml: bytes, sheet_ids: set[str], keep: set[tuple[str, str]]) -> bytes | None:
+    """calcChain.xml without the entries of `sheet_ids` (except cells in `keep`).
+
+    Returns None when nothing is left: the part must then go (an empty chain is invalid).
+    """
+    root = _parse(xml)
+    current = None
+    for c in list(root):
+        current = c.get("i") or current
+        if current in sheet_ids and (current, c.get("r")) not in keep:
+            if c.get("i") and c.getnext() is not None and c.getnext().get("i") is None:
+                c.getnext().set("i", c.get("i"))  # the next entry inherited this sheet id
+            root.remove(c)
+    if len(root) == 0:
+        return None
+    return _serialize(root).encode("utf-8")
+
+
+def _formula_cells(xml: str) -> set[str]:
+    root = _parse(xml)
+    return {c.get("r") for c in root.iter(f"{NS_MAIN}c") if c.find(f"{NS_MAIN}f") is not None}
 
 
 def migrate_header(sheet_xml: str, table_xml: str, sheet: schema.Sheet) -> tuple[str, str]:
@@ -187,14 +336,15 @@ def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
     return (h << 11) | (mi << 5) | (sec // 2), ((max(y, 1980) - 1980) << 9) | (mo << 5) | d
 
 
-def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path, replaced: dict[str, bytes]) -> None:
+def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path,
+                 replaced: dict[str, bytes | None]) -> None:
     """Write `src` to `dst_path` with some parts replaced; the others are copied raw.
 
-    Unchanged parts keep their compressed bytes too, so a refresh of a 40 MB workbook
-    neither recompresses 跟进记录 (seconds) nor changes its size. Packages that need
-    zip64 fall back to zipfile, which recompresses.
+    A part mapped to None is left out. Unchanged parts keep their compressed bytes
+    too, so a refresh of a 40 MB workbook neither recompresses 跟进记录 (seconds) nor
+    changes its size. Packages that need zip64 fall back to zipfile, which recompresses.
     """
-    infos = src.infolist()
+    infos = [i for i in src.infolist() if not (i.filename in replaced and replaced[i.filename] is None)]
     big = len(infos) >= 0xFFFF or any(i.file_size >= 0xFFFFFFFF or i.compress_size >= 0xFFFFFFFF
                                       or i.header_offset >= 0xFFFFFFFF for i in infos)
     if big or src_path.stat().st_size >= 0xFFFFFFFF:
@@ -313,7 +463,184 @@ def stamp_sheet(xml: str, sheet: schema.Sheet, stamp: Stamp) -> str:
     return set_page_header(xml, *page_header(sheet, stamp))
 
 
-# --------------------------------------------------------------------------------------
+# --- files on disk: temp + rename, permissions, lock, stale temps --------------------------
+
+TEMP_PREFIX = ".xlcrm-"
+_HELD: set[str] = set()
+
+
+def target_of(path: str | Path) -> Path:
+    """The real file behind `path` (a symbolic link is followed, so its target is updated)."""
+    return Path(os.path.realpath(path))
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.xlcrm-lock")
+
+
+@contextmanager
+def workbook_lock(path: str | Path, timeout: float = 5.0) -> Iterator[None]:
+    """Hold a lock beside the workbook so two refreshes of one file cannot both write.
+
+    The second waits up to `timeout` seconds, then is refused with one line. Nested
+    use in one process is a no-op.
+    """
+    path = target_of(path)
+    key = str(path)
+    if key in _HELD:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(lock_path(path)), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RefreshError(f"{path.name} 正在被另一个 xlcrm 刷新写入;请等它完成后再试") from None
+    except OSError as exc:
+        raise RefreshError(f"无法在 {path.parent} 建立锁文件({exc.strerror});文件夹是否只读?") from None
+    _HELD.add(key)
+    try:
+        remove_stale_temps(path.parent, path.stem)
+        yield
+    finally:
+        _HELD.discard(key)
+        lock.release()
+
+
+def remove_stale_temps(folder: Path, stem: str | None = None) -> None:
+    """Delete temp files a killed run left in `folder` (only ours, only for `stem` if given)."""
+    pattern = f"{TEMP_PREFIX}{stem}-*" if stem is not None else f"{TEMP_PREFIX}*"
+    for stale in folder.glob(pattern):
+        with suppress(OSError):
+            stale.unlink()
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a read-only workbook (also for root, who could write it anyway)."""
+    mode = path.stat().st_mode
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise RefreshError(f"{path.name} 是只读文件;请先取消只读(属性/chmod)后再刷新")
+    if not os.access(path.parent, os.W_OK):
+        raise RefreshError(f"文件夹 {path.parent} 不可写;无法保存 {path.name}")
+
+
+def _no_space(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_atomic(path: Path, write: Callable[[Path], Any], mode: int | None = None) -> Path:
+    """Call `write(tmp)` for a temp file beside `path`, then rename it onto `path`.
+
+    On any failure the temp file is removed and `path` is untouched. `mode` sets the
+    permission bits of the result (default: those of the file it replaces, else 0644
+    less the umask).
+    """
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        if mode is None:
+            mode = _mode_for(path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError) and _no_space(exc):
+            raise RefreshError(f"磁盘空间不足,{path.name} 没有写入(原文件未改动)") from None
+        raise
+    return path
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+# --- the refresh write ----------------------------------------------------------------------
+
+def _remove_part(zf: zipfile.ZipFile, part: str, replaced: dict[str, bytes | None]) -> None:
+    """Drop `part` with its content-type override and workbook relationship."""
+    replaced[part] = None
+    types = _parse(replaced.get("[Content_Types].xml") or zf.read("[Content_Types].xml"))
+    for o in list(types):
+        if (o.get("PartName") or "").lstrip("/") == part:
+            types.remove(o)
+    replaced["[Content_Types].xml"] = _serialize(types).encode("utf-8")
+    rels_name = "xl/_rels/workbook.xml.rels"
+    rels = _parse(replaced.get(rels_name) or zf.read(rels_name))
+    for r in list(rels):
+        if _resolve("xl/workbook.xml", r.get("Target") or "") == part:
+            rels.remove(r)
+    replaced[rels_name] = _serialize(rels).encode("utf-8")
+
+
+def _sheet_ids(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Part name -> sheetId, as calcChain.xml's `i` refers to sheets."""
+    workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): _resolve("xl/workbook.xml", r.get("Target")) for r in rels.iter(f"{NS_PKG}Relationship")}
+    return {targets[s.get(f"{NS_REL}id")]: s.get("sheetId") for s in workbook.iter(f"{NS_MAIN}sheet")
+            if s.get(f"{NS_REL}id") in targets}
+
+
+def owned_parts_replaced(zf: zipfile.ZipFile, contents: dict[str, Sequence[Sequence[Any]]],
+                         stamp: Stamp | None = None) -> dict[str, bytes | None]:
+    """The new bytes of the owned sheets, their tables and calcChain.xml (None: drop)."""
+    parts = sheet_parts(zf)
+    replaced: dict[str, bytes | None] = {}
+    formulas: dict[str, set[str]] = {}
+    for key, rows in contents.items():
+        sheet = schema.SHEET_BY_KEY[key]
+        name = schema.find_sheet(list(parts), sheet)
+        if name is None:
+            raise RefreshError(f"工作簿缺少程序工作表「{sheet.zh}」;请用 xlcrm new 生成的模板,"
+                               f"或把「{sheet.zh}」表从模板复制过来")
+        part = parts[name]
+        width = len(sheet.columns)
+        totals = False
+        sheet_xml = zf.read(part).decode("utf-8")
+        tables = {t: zf.read(t).decode("utf-8") for t in table_parts(zf, part)}
+        for table, table_xml in tables.items():
+            count, has_totals = table_layout(table_xml)
+            if count > width:
+                raise RefreshError(f"「{name}」的表格被加了列(现有 {count} 列,应为 {width} 列);这是程序工作表,"
+                                   f"刷新会覆盖其中的内容:请把新增列的内容移到其他工作表并删除该列后再刷新")
+            totals = totals or has_totals
+            # an owned sheet written by an older version gets the schema's new columns
+            sheet_xml, tables[table] = migrate_header(sheet_xml, table_xml, sheet)
+        stamped = stamp is not None and sheet.key == "my_tasks"
+        xml = render_sheet(sheet_xml, rows, width, totals,
+                           used=schema.SELECTOR_COL + 2 if stamped else 0)
+        if stamp is not None:
+            xml = stamp_sheet(xml, sheet, stamp)
+        replaced[part] = xml.encode("utf-8")
+        formulas[part] = _formula_cells(xml)
+        for table, table_xml in tables.items():
+            replaced[table] = render_table(table_xml, width, len(rows)).encode("utf-8")
+    chain = "xl/calcChain.xml"
+    if chain in zf.namelist():
+        ids = _sheet_ids(zf)
+        owned = {ids[p]: p for p in formulas if p in ids}
+        keep = {(i, r) for i, p in owned.items() for r in formulas[p]}
+        pruned = prune_calc_chain(zf.read(chain), set(owned), keep)
+        if pruned is None:
+            _remove_part(zf, chain, replaced)
+        else:
+            replaced[chain] = pruned
+    return replaced
+
+
+def _copy_bytes(src: Path) -> Callable[[Path], None]:
+    def write(dst: Path) -> None:
+        shutil.copyfile(src, dst)
+    return write
 
 
 def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence[Any]]],
@@ -321,52 +648,49 @@ def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence
                          extra: Callable[[zipfile.ZipFile], dict[str, bytes]] | None = None) -> Path | None:
     """Write rows (by sheet key, schema column order) into the owned sheets of `path`.
 
-    With a `stamp`, 我的任务!N1 gets the agent and both sheets' page headers name the
-    agent and the day (`stamp_sheet`). `extra(zf)` returns more parts to replace in the
+    Follows a symbolic link to its target, keeps the file's permissions, refuses a
+    read-only file, holds the lock beside the workbook, and writes both the backup and
+    the workbook to temp names first, so neither is ever left half-written. With a
+    `stamp`, 我的任务!N1 gets the agent and both sheets' page headers name the agent
+    and the day (`stamp_sheet`). `extra(zf)` returns more parts to replace in the
     same atomic write (the daily loop's rows appended to 跟进记录, `io.splice`).
-    Returns the backup's path. Raises RefreshError when the workbook is open in
-    Excel or lacks an owned sheet.
+    Returns the backup's path. Raises RefreshError when the write cannot go ahead.
     """
-    path = Path(path)
+    path = target_of(path)
     if is_open_in_excel(path):
         raise RefreshError(f"{path.name} 正在 Excel 中打开(有 ~$ 锁文件);请先关闭,或在 Excel 里点「刷新我的任务」")
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise WorkbookError(f"{path}: 无法打开({exc})") from exc
-    with zf:
-        parts = sheet_parts(zf)
-        replaced: dict[str, bytes] = {}
-        for key, rows in contents.items():
-            sheet = schema.SHEET_BY_KEY[key]
-            name = schema.find_sheet(list(parts), sheet)
-            if name is None:
-                raise RefreshError(f"工作簿缺少程序工作表「{sheet.zh}」;请用 xlcrm new 生成的模板,"
-                                   f"或把「{sheet.zh}」表从模板复制过来")
-            part = parts[name]
-            width = len(sheet.columns)
-            sheet_xml = zf.read(part).decode("utf-8")
-            tables = {t: zf.read(t).decode("utf-8") for t in table_parts(zf, part)}
-            for table, xml in tables.items():
-                sheet_xml, tables[table] = migrate_header(sheet_xml, xml, sheet)
-            xml = render_sheet(sheet_xml, rows, width)
-            if stamp is not None:
-                xml = stamp_sheet(xml, sheet, stamp)
-            replaced[part] = xml.encode("utf-8")
-            for table, xml in tables.items():
-                replaced[table] = render_table(xml, width, len(rows)).encode("utf-8")
-        if extra is not None:
-            replaced.update(extra(zf))
-        fd, tmp = tempfile.mkstemp(prefix=".xlcrm-", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
+    if not path.exists():
+        raise WorkbookError(f"{path}: 文件不存在")
+    check_writable(path)
+    with workbook_lock(path):
         try:
-            copy_package(path, zf, Path(tmp), replaced)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    saved = None
-    if backup:
-        saved = path.with_name(f"{path.stem}.bak{path.suffix}")
-        shutil.copy2(path, saved)
-    os.replace(tmp, path)
+            zf = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise WorkbookError(f"{path}: 无法打开({exc})") from exc
+        with zf:
+            replaced = owned_parts_replaced(zf, contents, stamp)
+            if extra is not None:
+                replaced.update(extra(zf))
+            fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.stem}-", suffix=path.suffix,
+                                            dir=path.parent)
+            os.close(fd)
+            tmp = Path(tmp_name)
+            try:
+                copy_package(path, zf, tmp, replaced)
+                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+            except BaseException as exc:
+                with suppress(OSError):
+                    tmp.unlink()
+                if isinstance(exc, OSError) and _no_space(exc):
+                    raise RefreshError(f"磁盘空间不足,{path.name} 没有写入(原文件未改动)") from None
+                raise
+        saved = None
+        try:
+            if backup:
+                saved = path.with_name(f"{path.stem}.bak{path.suffix}")
+                write_atomic(saved, _copy_bytes(path), stat.S_IMODE(path.stat().st_mode))
+            os.replace(tmp, path)
+        finally:
+            with suppress(OSError):
+                tmp.unlink()
     return saved
