@@ -234,7 +234,7 @@ _DEFAULT_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 def salutation(name: str | None, gender: str | None) -> str:
     """王先生 / 李女士 / 欧阳女士; the full name when the gender is unknown; "" without a name."""
-    name = (name or "").strip()
+    name = name.strip() if isinstance(name, str) else ""
     if not name:
         return ""  # "{{称呼}}您好" then reads "您好"
     if gender not in ("男", "女"):
@@ -314,7 +314,8 @@ def variables(name: str | None, gender: str | None, agent: str | None, when: dat
               company: str | None = None, holiday: str = "", who: str = "", kind: str = "",
               event: str = "", address: str = "") -> dict:
     return {
-        "称呼": salutation(name, gender), "姓名": name or "", "顾问": agent or "",
+        "称呼": salutation(name, gender), "姓名": name if isinstance(name, str) else "",
+        "顾问": agent if isinstance(agent, str) else "",
         "节日": holiday, "日期": f"{when.month}月{when.day}日", "单位": company or "",
         "对象": who or "家人", "类型": kind or "纪念日", "事项": event or "您家的纪念日",
         "地址": address or "(请在规则「门店地址」填写)",

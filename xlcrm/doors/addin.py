@@ -33,6 +33,8 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 
+from ..io.package import write_atomic
+
 TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 CUSTOM_UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -203,9 +205,13 @@ def build_addin(out: str | Path = "xlcrm.xlam", ribbon: str | Path | None = None
             raise AddinError(f"模板的 workbook.xml 里找不到配置表 {name}")
         replaced["xl/workbook.xml"] = workbook.replace(quoted, f'name="{escape(enabled_name(name))}"', 1).encode("utf-8")
         out.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                data = replaced.get(info.filename)
-                dst.writestr(info, data if data is not None else src.read(info.filename),
-                             compress_type=zipfile.ZIP_DEFLATED)
+
+        def write(tmp: Path) -> None:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+                for info in src.infolist():
+                    data = replaced.get(info.filename)
+                    dst.writestr(info, data if data is not None else src.read(info.filename),
+                                 compress_type=zipfile.ZIP_DEFLATED)
+
+        write_atomic(out, write)
     return out

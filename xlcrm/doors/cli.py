@@ -1,8 +1,11 @@
 """The `xlcrm` command: new | sample | validate | import | refresh | weekly | collect | build-addin.
 
 Each command is load -> validate -> compute -> write in a few lines over the library;
-library errors become one clear line and an exit code, never a traceback.
-Exit codes: 0 done, 1 findings in the workbook (or a usage error), 2 not a workbook.
+library errors become one clear line and an exit code, never a traceback. Every
+message and `--help` is Chinese (click's own messages through `zh.install()`).
+Exit codes: validate 0 clean / 1 findings / 2 not a workbook; the writing commands
+0 written (findings listed and counted), 1 refused (usage error, read-only, locked…),
+2 not a readable workbook.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import click
 
 from ..core.records import Finding
 from ..io.errors import RefreshError, WorkbookError
+from . import zh
+
+zh.install()
 
 
 class Refused(click.ClickException):
@@ -32,6 +38,10 @@ def _echo_findings(findings: list[Finding], limit: int = 200) -> None:
         click.echo(f"…… 另有 {len(findings) - limit} 条问题未列出", err=True)
 
 
+def _left_out(count: int) -> str:
+    return f";另有 {count} 行缺少必填项,已跳过(见上方问题)" if count else ""
+
+
 def friendly(func: Callable) -> Callable:
     """Turn library errors into one line and an exit code."""
 
@@ -42,8 +52,15 @@ def friendly(func: Callable) -> Callable:
         except WorkbookError as exc:
             click.echo(f"错误: {exc}", err=True)
             sys.exit(2)
+        except RefreshError as exc:
+            click.echo(f"错误: {exc}", err=True)
+            sys.exit(1)
         except PermissionError as exc:
-            click.echo(f"错误: 无法写入 {exc.filename}(文件是否在 Excel 中打开?)", err=True)
+            click.echo(f"错误: 无法写入 {exc.filename}(文件或文件夹是只读的,或在 Excel 中打开?)", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            click.echo(f"错误: 无法写入{where}({exc.strerror or exc})", err=True)
             sys.exit(1)
 
     return wrapper
@@ -54,61 +71,81 @@ def today_option(func: Callable) -> Callable:
                         help="把这一天当作今天(默认今天的日期),例如 2026-11-23")(func)
 
 
-def _today(text: str | None):
+def _today(text: str | None, option: str = "--today"):
+    from datetime import date
+
     from ..io.dates import parse_today
 
     try:
-        return parse_today(text)
-    except ValueError:
-        raise click.BadParameter(f"'{text}' 不是日期,请写成 2026-11-23", param_hint="--today") from None
+        day = parse_today(text)
+    except (ValueError, OverflowError):
+        raise click.BadParameter(f"'{text}' 不是日期,请写成 2026-11-23", param_hint=option) from None
+    if not date(1900, 1, 1) <= day <= date(2200, 12, 31):
+        raise click.BadParameter(f"'{text}' 超出可用范围(1900-01-01 至 2200-12-31)", param_hint=option)
+    return day
+
+
+def _output_path(path: Path, force: bool) -> None:
+    """Refuse an existing file without --force, a missing folder, and a suffix that is not a workbook."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise Refused(f"{path}: 文件名应以 .xlsx 结尾(例如 客户维护.xlsx)")
+    if not path.parent.is_dir():
+        raise Refused(f"文件夹 {path.parent} 不存在;请先建立文件夹或换一个位置")
+    if path.exists() and not force:
+        raise Refused(f"{path} 已存在;加 --force 覆盖(原文件会被替换)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xlcrm")
 def cli() -> None:
-    """xlcrm: 客户维护和拓展 — an Excel workbook as a client-maintenance system."""
+    """xlcrm: 客户维护和拓展 —— 用一个 Excel 工作簿管理客户维护、跟进和转介绍。"""
 
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Sheet names and headers in Chinese or English.")
-@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+              help="工作表名和表头用中文(zh)或英文(en)。")
+@click.option("--force", is_flag=True, help="PATH 已存在时覆盖它。")
 @friendly
 def new(path: Path, lang: str, force: bool) -> None:
-    """Write an empty master workbook with every sheet, dropdown and default rule.
+    """生成空白主工作簿:所有工作表、下拉选项和默认规则。
 
     Example:
 
         xlcrm new 客户维护.xlsx
     """
+    from ..io.package import write_atomic
     from ..io.template import write_workbook
 
-    if path.exists() and not force:
-        raise Refused(f"{path} 已存在;加 --force 覆盖")
-    write_workbook(path, lang)
+    _output_path(path, force)
+    write_atomic(path, lambda tmp: write_workbook(tmp, lang))
     click.echo(f"已生成空白工作簿 {path}")
 
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--clients", default=300, show_default=True, type=click.IntRange(1), help="Number of clients.")
-@click.option("--agents", default=5, show_default=True, type=click.IntRange(1), help="Number of agents.")
-@click.option("--seed", default=1, show_default=True, help="Random seed: the same seed gives the same workbook.")
+@click.option("--clients", default=300, show_default=True, type=click.IntRange(1, 1_000_000), help="客户数。")
+@click.option("--agents", default=5, show_default=True, type=click.IntRange(1, 1000), help="顾问数。")
+@click.option("--seed", default=1, show_default=True, help="随机种子:同一种子生成同一个工作簿。")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Sheet names and headers in Chinese or English.")
+              help="工作表名和表头用中文(zh)或英文(en)。")
+@click.option("--force", is_flag=True, help="PATH 已存在时覆盖它(会替换原工作簿!)。")
 @today_option
 @friendly
-def sample(path: Path, clients: int, agents: int, seed: int, lang: str, today: str | None) -> None:
-    """Write a realistic sample workbook (deterministic for a seed).
+def sample(path: Path, clients: int, agents: int, seed: int, lang: str, force: bool, today: str | None) -> None:
+    """生成一个逼真的示例工作簿(同一种子结果相同)。已有文件不会被覆盖,除非加 --force。
 
     Example:
 
         xlcrm sample workbook/sample.xlsx --clients 300 --agents 5 --today 2026-11-23
     """
+    from ..io.package import write_atomic
     from ..io.sample import write_sample
 
-    counts = write_sample(path, clients, agents, seed, _today(today), lang)
+    _output_path(path, force)
+    day = _today(today)
+    counts: dict[str, int] = {}
+    write_atomic(path, lambda tmp: counts.update(write_sample(tmp, clients, agents, seed, day, lang)))
     click.echo(f"已生成示例工作簿 {path}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -116,9 +153,9 @@ def sample(path: Path, clients: int, agents: int, seed: int, lang: str, today: s
 @click.argument("path", type=click.Path(path_type=Path))
 @friendly
 def validate(path: Path) -> None:
-    """Check a workbook; list every problem as Sheet!Cell: message.
+    """检查工作簿,逐条列出问题(工作表!单元格: 说明)。
 
-    Exit 0 when clean, 1 with findings, 2 when PATH is not a readable workbook.
+    退出码: 0 没有错误;1 有错误;2 不是可读取的工作簿。
 
     Example:
 
@@ -248,20 +285,19 @@ def import_command(master: Path, source: Path, sheet: str | None, maps: tuple[st
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--agent", required=True, help="The agent (顾问) whose tasks to write.")
+@click.option("--agent", required=True, help="要写入哪位顾问的任务。")
 @click.option("--days", type=click.IntRange(1, 366), default=None,
-              help="Days of tasks from today (default: 规则 任务天数, 7).")
-@click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
+              help="显示今天起多少天的任务(默认: 规则表的 任务天数,7)。")
+@click.option("--quiet", "-q", is_flag=True, help="只输出问题。")
 @today_option
 @friendly
 def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | None) -> None:
-    """Log the ticked rows of 我的任务 into 跟进记录, then write 我的任务 and 客户看板.
+    """把「我的任务」中打勾的行记入「跟进记录」,再写入一位顾问的「我的任务」和全部客户的「客户看板」。
 
-    The headless twin of the ribbon button 刷新我的任务. Each row of 我的任务 with
-    完成=是 or a 结果 becomes one new 跟进记录 row (its 任务编号 is never logged twice);
-    then the agent's tasks and the board are recomputed. Appending to 跟进记录 and the
-    two program-owned sheets are the only changes; the previous file is kept as
-    NAME.bak.xlsx.
+    与功能区按钮「刷新我的任务」相同,但不需要 Excel。「我的任务」中 完成=是 或填了 结果 的
+    每一行成为「跟进记录」的一行新记录(同一任务编号不会重复记录);然后重新计算任务和看板。
+    只追加「跟进记录」并改写两张程序工作表;原文件保存为 NAME.bak.xlsx。退出码: 0 已写入
+    (有问题的行被跳过并计数);1 拒绝写入(只读、正在刷新、缺少工作表等);2 不是可读取的工作簿。
 
     Example:
 
@@ -276,29 +312,30 @@ def refresh(path: Path, agent: str, days: int | None, quiet: bool, today: str | 
     _echo_findings(result.findings, limit=20)
     if not quiet:
         click.echo(f"{path}: 记录了 {result.touches} 次联系到跟进记录;已为 {result.agent} 写入{result.summary};"
-                   f"客户看板 {len(result.board)} 位客户")
+                   f"客户看板 {len(result.board)} 位客户{_left_out(result.left_out)}")
 
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the reports; a sub-folder per ISO week is made inside.")
+              help="周报文件夹;每个 ISO 周在其中建一个子文件夹。")
 @click.option("--week", metavar="YYYY-MM-DD", default=None,
-              help="Any day of the week to plan (default: the coming Monday).")
+              help="要计划的那一周中的任意一天(默认: 下一个星期一)。")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes that write agent workbooks in parallel.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+              help="并行写顾问周报的进程数。")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度条。")
 @click.option("--force", is_flag=True,
-              help="Overwrite agent workbooks that already have ticks (a .bak copy of each is kept).")
+              help="覆盖已填了 完成/结果 的顾问周报(每个保留一份 .bak 副本)。")
 @today_option
 @friendly
 def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, force: bool,
            today: str | None) -> None:
-    """Write every active agent's weekly action workbook and the team summary.
+    """为每位在职顾问生成每周行动表,并生成团队汇总。
 
-    Files go to OUT/<ISO week>/<agent>.xlsx and OUT/<ISO week>/团队汇总.xlsx. An agent's
-    workbook that already has 完成/结果 typed in is never overwritten (collect it
-    first), unless --force, which keeps a NAME.bak.xlsx copy.
+    文件写到 OUT/<ISO 周>/<顾问>.xlsx 和 OUT/<ISO 周>/团队汇总.xlsx。已填了 完成/结果 的顾问
+    周报不会被覆盖(请先 collect),除非加 --force(会保留 NAME.bak.xlsx)。退出码: 0 已写入
+    (有问题的行被跳过并计数);1 拒绝(缺少工作表或列、文件夹不可写、周报已有打勾等);
+    2 不是可读取的工作簿。
 
     Example:
 
@@ -307,7 +344,7 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
     from ..core.weekly import coming_monday, week_monday
     from .weekly_run import run_weekly
 
-    monday = week_monday(_today(week)) if week else coming_monday(_today(today))
+    monday = week_monday(_today(week, "--week")) if week else coming_monday(_today(today))
     bar = None
 
     def progress(event: str, total: int = 0) -> None:
@@ -330,7 +367,8 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
     _echo_findings(result.findings, limit=20)
     if result.fatal:
         sys.exit(1)
-    click.echo(f"{result.folder}: {len(result.files) - 1} 位顾问的每周行动表和团队汇总 ({result.week})")
+    click.echo(f"{result.folder}: {len(result.files) - 1} 位顾问的每周行动表和团队汇总 ({result.week})"
+               f"{_left_out(result.left_out)}")
     for file in result.files:
         click.echo(f"  {file}")
 
@@ -371,16 +409,16 @@ def collect(master: Path, paths: tuple[Path, ...], today: str | None) -> None:
 @cli.command("build-addin")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path), default=Path("xlcrm.xlam"))
 @click.option("--ribbon", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Ribbon XML to use (default: macros/customUI.xml).")
+              help="使用的功能区 XML(默认: macros/customUI.xml)。")
 @click.option("--interpreter-win", default=None, metavar="PATH",
-              help="Python the button starts on Windows (default on Windows: pythonw.exe beside this Python).")
+              help="Windows 上按钮启动的 Python(默认: 本 Python 旁的 pythonw.exe)。")
 @click.option("--interpreter-mac", default=None, metavar="PATH",
-              help="Python the button starts on macOS (default on macOS: this Python).")
+              help="macOS 上按钮启动的 Python(默认: 本 Python)。")
 @click.option("--pythonpath", default=None, metavar="DIRS",
-              help="Folders added to sys.path, separated by ';' (default: the folder holding xlcrm).")
+              help="加入 sys.path 的文件夹,用 ';' 分隔(默认: xlcrm 所在文件夹)。")
 def build_addin_command(out: Path, ribbon: Path | None, interpreter_win: str | None,
                         interpreter_mac: str | None, pythonpath: str | None) -> None:
-    """Build the Excel add-in xlcrm.xlam with the 客户维护 tab and the 刷新我的任务 button.
+    """生成 Excel 加载项 xlcrm.xlam:带「客户维护」选项卡和「刷新我的任务」按钮。
 
     The add-in's settings sheet (myaddin.conf) names the Python the button runs: by
     default the Python running this command, so run it from the environment where

@@ -29,7 +29,7 @@ from ..io.errors import RefreshError
 from ..io.loader import load, with_rows
 from ..io.package import Stamp, check_writable, replace_owned_sheets, target_of, workbook_lock
 from ..io.splice import appended_parts
-from ..io.validate import fatal, validate
+from ..io.validate import fatal, leave_out_bad_rows, validate
 
 
 @dataclass
@@ -41,6 +41,7 @@ class RefreshResult:
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     unplanned: pd.DataFrame = field(default_factory=pd.DataFrame)  # this agent's 待排
+    left_out: int = 0  # rows left out because a required value is missing
 
     @property
     def summary(self) -> str:
@@ -128,6 +129,7 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
         raise RefreshError("; ".join(str(f) for f in fatal(findings)[:5]))
     rules, rule_findings = read_rules(book.frames.get("rules"), book.sheet_name("rules"))
     findings += rule_findings
+    book, left_out = leave_out_bad_rows(book)
     who = resolve_agent(book, agent, login)
     t0 = time.perf_counter()
     clients = analyse(book, rules, today)
@@ -138,7 +140,7 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     tasks["sms"] = drafts(tasks, clients, messages, rules["office_address"])
     findings += messages.findings
     result = RefreshResult(who, today, tasks, board(clients, all_tasks), findings,
-                           unplanned=planned.unplanned[planned.unplanned["agent"] == who])
+                           unplanned=planned.unplanned[planned.unplanned["agent"] == who], left_out=left_out)
     result.timings["compute"] = time.perf_counter() - t0
     return result
 

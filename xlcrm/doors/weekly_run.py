@@ -17,7 +17,7 @@ from ..io.identity import master_identity
 from ..io.loader import load
 from ..io.reports import agent_paths, write_weekly
 from ..io.returned import is_ticked
-from ..io.validate import fatal, validate
+from ..io.validate import fatal, leave_out_bad_rows, validate
 from .refresh import messages_for
 
 
@@ -29,6 +29,7 @@ class WeeklyResult:
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     fatal: bool = False
+    left_out: int = 0  # rows left out because a required value is missing
 
 
 def backup_path(path: Path) -> Path:
@@ -53,6 +54,7 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
         result.fatal = True
         return result
     rules, rule_findings = read_rules(book.frames.get("rules"), book.sheet_name("rules"))
+    book, result.left_out = leave_out_bad_rows(book)
     messages = messages_for(book)
     plan = weekly_plan(book, rules, monday, messages)
     summary = team_summary(plan)

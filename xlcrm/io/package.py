@@ -41,6 +41,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.datetime import to_excel
 
+from ..core.messages import cap_text
 from . import schema
 from .errors import RefreshError, WorkbookError
 
@@ -90,17 +91,6 @@ def table_parts(zf: zipfile.ZipFile, sheet_part: str) -> list[str]:
 
 
 _ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
-CELL_LIMIT = 32767
-CAP_MARKER = "…(超过 Excel 单元格 32767 字上限,已截断)"
-
-
-def cap_text(text: str) -> str:
-    """`text` cut to Excel's 32,767 characters a cell, with a visible marker when cut."""
-    if len(text) <= CELL_LIMIT:
-        return text
-    return text[:CELL_LIMIT - len(CAP_MARKER)] + CAP_MARKER
-
-
 def escape_text(text: str) -> str:
     """Cell text as XML: characters XML can't hold dropped, literal `_xHHHH_` kept literal.
 
@@ -505,6 +495,10 @@ def workbook_lock(path: str | Path, timeout: float = 5.0) -> Iterator[None]:
         yield
     finally:
         _HELD.discard(key)
+        # Unlinked while still held, so no file is left behind: a contender that opened
+        # the old file sees it unlinked after locking it and starts over on a new one.
+        with suppress(OSError):
+            os.unlink(lock_path(path))
         lock.release()
 
 

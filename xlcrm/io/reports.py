@@ -22,6 +22,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..core import vocab
+from ..core.messages import cap_text
 from ..core.weekly import (
     NOT_MET,
     WEEKDAYS,
@@ -32,6 +33,7 @@ from ..core.weekly import (
     month_bounds,
 )
 from . import schema
+from .package import remove_stale_temps, workbook_lock, write_atomic
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -41,7 +43,12 @@ SUMMARY_NAME = "团队汇总"
 def safe_filename(name: str, taken: set[str] | None = None) -> str:
     """A file name (without suffix) that is valid on Windows, macOS and Linux."""
     clean = re.sub(r'[\x00-\x1f<>:"/\\|?*]', "_", str(name)).strip().rstrip(". ")
-    clean = clean[:80] or "顾问"
+    clean = clean[:80]
+    # File names are limited to 255 bytes on most file systems (64 emoji are 256):
+    # keep whole characters up to 180 bytes, leaving room for a suffix and "_2".
+    while len(clean.encode("utf-8")) > 180:
+        clean = clean[:-1]
+    clean = clean.rstrip(". ") or "顾问"
     if clean.split(".")[0].upper() in WINDOWS_RESERVED or clean == SUMMARY_NAME:
         clean = "_" + clean
     if taken is not None:
@@ -158,7 +165,7 @@ class Book:
         elif isinstance(value, int | float) or hasattr(value, "dtype"):
             ws.write_number(row, col, float(value), fmt)
         else:
-            ws.write_string(row, col, str(value), fmt)
+            ws.write_string(row, col, cap_text(str(value)), fmt)
 
     def close(self) -> None:
         for sheet in self.sheets:
@@ -499,7 +506,8 @@ def _chart(book: Book, ws, title: str, kind: str, series: list[tuple[str, int]],
 
 def _write_one(args: tuple[Path, WeekInfo, AgentWeek]) -> Path:
     path, plan, week = args
-    return write_agent_workbook(path, plan, week)
+    # A temp name first, renamed when complete: a full disk never leaves half a workbook.
+    return write_atomic(path, lambda tmp: write_agent_workbook(tmp, plan, week))
 
 
 def agent_paths(folder: Path, weeks: list[AgentWeek]) -> list[Path]:
@@ -514,6 +522,13 @@ def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.Da
     """Write every agent's workbook and the team summary into OUT/<ISO week>/."""
     folder = Path(out_dir) / plan.week
     folder.mkdir(parents=True, exist_ok=True)
+    with workbook_lock(folder / f"{SUMMARY_NAME}.xlsx"):
+        remove_stale_temps(folder)  # left by a killed run; ours are safe under the lock
+        return _write_all(plan, folder, summary, weeks, jobs, progress, master)
+
+
+def _write_all(plan: WeeklyPlan, folder: Path, summary: dict[str, pd.DataFrame], weeks: list[AgentWeek],
+               jobs: int, progress: Callable[[str], None] | None, master: str) -> list[Path]:
     # Not the plan: it holds the whole book, too big to send to each process.
     info = replace(plan.info, master=master)
     work = [(path, info, w) for path, w in zip(agent_paths(folder, weeks), weeks, strict=True)]
@@ -534,7 +549,8 @@ def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.Da
             written.append(_write_one(item))
             if progress:
                 progress(item[0].stem)
-    written.append(write_team_summary(folder / f"{SUMMARY_NAME}.xlsx", plan, summary))
+    written.append(write_atomic(folder / f"{SUMMARY_NAME}.xlsx",
+                                lambda tmp: write_team_summary(tmp, plan, summary)))
     return written
 
 

@@ -9,6 +9,7 @@ vocabulary; these checks are about rows and references between sheets.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pandas as pd
 
@@ -170,6 +171,31 @@ def validate(book: Book) -> list[Finding]:
     for check in CHECKS:
         findings.extend(check(book))
     return findings
+
+
+def leave_out_bad_rows(book: Book) -> tuple[Book, int]:
+    """The book without rows that lack a required value (a client without 姓名 …).
+
+    `check_required` reports each of them; leaving them out keeps one bad row from
+    breaking the refresh or the weekly run of the whole office. Returns the book and
+    how many rows were left out (the summary line says so).
+    """
+    frames = dict(book.frames)
+    dropped = 0
+    for sheet in schema.USER_SHEETS:
+        if sheet.key in ("rules", "templates") or sheet.key not in book.letters:
+            continue
+        frame = frames[sheet.key]
+        required = [c.key for c in sheet.columns if c.required and c.key in frame]
+        if not required or frame.empty:
+            continue
+        bad = frame[required].isna().any(axis=1)
+        if sheet.key == "clients":  # a 姓名 of spaces or of the wrong type is no name
+            bad |= ~frame["name"].map(lambda v: isinstance(v, str) and bool(v.strip()))
+        if bad.any():
+            dropped += int(bad.sum())
+            frames[sheet.key] = frame.loc[~bad].reset_index(drop=True)
+    return replace(book, frames=frames), dropped
 
 
 def errors(findings: list[Finding]) -> list[Finding]:
