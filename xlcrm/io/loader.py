@@ -11,6 +11,7 @@ accepted in Chinese or English; columns the schema doesn't know are left alone.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import replace
 from datetime import datetime
@@ -24,6 +25,7 @@ from ..core.records import Book, Finding
 from . import schema
 from .dates import parse_date, parse_month_day
 from .errors import WorkbookError
+from .guard import check_package
 from .schema import Sheet
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -80,8 +82,28 @@ def _number(value: Any) -> float | None:
     return float(str(value).strip().replace(",", ""))
 
 
-def check_readable(path: Path) -> None:
-    """Raise WorkbookError with one clear line if `path` is not a workbook we can open."""
+MAX_NUMBER = {"int": 1_000_000, "float": 1e9}
+
+
+def _number_problem(col: schema.Column, number: float) -> str | None:
+    """Why a number can't be used in `col`, or None (every numeric column counts or measures)."""
+    if not math.isfinite(number):
+        return "不是有效数字"
+    if number < 0:
+        return "不能为负数"
+    if number > MAX_NUMBER[col.kind]:
+        return f"超出范围(最大 {MAX_NUMBER[col.kind]:,g})"
+    if col.kind == "int" and not number.is_integer():
+        return "应为整数"
+    return None
+
+
+def check_readable(path: Path) -> dict[str, dict[str, str]]:
+    """Raise WorkbookError with one clear line if `path` is not a workbook we can open.
+
+    Returns the cells a reader would see as blank though they hold an error value or
+    an uncalculated formula, by worksheet part (see guard.check_package).
+    """
     if not path.exists():
         raise WorkbookError(f"{path}: 文件不存在")
     if path.is_dir():
@@ -97,19 +119,17 @@ def check_readable(path: Path) -> None:
             names = set(zf.namelist())
             if "xl/workbook.xml" not in names:
                 raise WorkbookError(f"{path}: 压缩包里没有 xl/workbook.xml,不是 Excel 工作簿")
-            bad = zf.testzip()
-            if bad is not None:
-                raise WorkbookError(f"{path}: 文件已损坏({bad} 校验失败)")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise WorkbookError(f"{path}: 文件已损坏({exc})") from exc
+    return check_package(path)  # sizes, ratios, used ranges and CRCs, before any reader runs
 
 
 def _open(path: Path):
     from python_calamine import CalamineWorkbook
 
-    check_readable(path)
+    odd = check_readable(path)
     try:
-        return CalamineWorkbook.from_path(str(path))
+        return CalamineWorkbook.from_path(str(path)), odd
     except Exception as exc:  # calamine raises several private error types
         raise WorkbookError(f"{path}: 无法读取工作簿({exc})") from exc
 
@@ -134,7 +154,13 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
     positions: dict[str, int] = {}
     for j, value in enumerate(rows[header_at]):
         if isinstance(value, str) and value.strip() in aliases:
-            positions.setdefault(aliases[value.strip()], j)
+            key = aliases[value.strip()]
+            if key in positions:
+                findings.append(Finding(name, f"{get_column_letter(j + 1)}{header_at + 1}",
+                                        f"表头「{value.strip()}」重复(已在 {get_column_letter(positions[key] + 1)}"
+                                        f"{header_at + 1}),此列内容被忽略", "error", "header-duplicate", key))
+                continue
+            positions[key] = j
     body = rows[header_at + 1:]
     first_row = header_at + 2  # Excel rows are 1-based, plus the header
     keep = [i for i, r in enumerate(body) if any(v != "" and v is not None for v in r)]
@@ -144,6 +170,14 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
     columns = list(zip(*(r if len(r) == width else list(r) + [None] * (width - len(r)) for r in kept),
                        strict=True)) if kept else [() for _ in range(width)]
     letters = {key: get_column_letter(j + 1) for key, j in positions.items()}
+    header_row = rows[header_at]
+    for j in range(width):
+        if j < len(header_row) and header_row[j] not in (None, ""):
+            continue
+        hit = next((i for i, r in enumerate(kept) if j < len(r) and r[j] not in (None, "")), None)
+        if hit is not None:
+            findings.append(Finding(name, f"{get_column_letter(j + 1)}{first_row + keep[hit]}",
+                                    "此列没有表头,其中的内容被忽略", "warning", "column-no-header"))
     for col in sheet.columns:
         if col.required and col.key not in positions:
             where = f"{get_column_letter(len(rows[header_at]) + 1)}{header_at + 1}"
@@ -208,9 +242,14 @@ def _convert(col: schema.Column, raw: list[Any]):
         for i, v in enumerate(raw):
             try:
                 number = _number(v)
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):
                 bad.append((i, "number-invalid", f"{col.zh} '{v}' 不是数字"))
                 number = None
+            if number is not None:
+                problem = _number_problem(col, number)
+                if problem:
+                    bad.append((i, "number-out-of-range", f"{col.zh} '{v}' {problem}"))
+                    number = None
             if number is not None and col.choices and _text(number) not in col.choices:
                 bad.append((i, "number-out-of-range", f"{col.zh} '{v}' 不在允许范围({'/'.join(col.choices)})内"))
                 number = None
@@ -230,7 +269,16 @@ def _convert(col: schema.Column, raw: list[Any]):
 def load(path: str | Path) -> tuple[Book, list[Finding]]:
     """Load a workbook. Raises WorkbookError only for a file that isn't a workbook."""
     path = Path(path)
-    wb = _open(path)
+    wb, odd = _open(path)
+    parts: dict[str, str] = {}
+    if odd:
+        from .package import sheet_parts
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                parts = sheet_parts(zf)
+        except Exception:  # noqa: BLE001 - the reader below reports a broken workbook
+            parts = {}
     try:
         names = list(wb.sheet_names)
         frames: dict[str, pd.DataFrame] = {}
@@ -252,6 +300,9 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
             frame, cols, found = read_sheet(rows, sheet, name)
             if sheet.owned:  # a missing column of 我的任务 only means nothing was ticked there
                 found = [f for f in found if f.severity != "fatal"]
+            else:
+                for ref, what in odd.get(parts.get(name, ""), {}).items():
+                    found.append(Finding(name, ref, f"单元格是{what},读取时按空白处理", "error", "cell-unreadable"))
             frames[sheet.key] = frame
             letters[sheet.key] = cols
             findings.extend(found)

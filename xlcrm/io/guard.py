@@ -1,0 +1,160 @@
+"""Check a workbook package before any reader touches it.
+
+A reader trusts the package: python-calamine allocates the whole used range of a
+sheet (a single cell at XFD1048576 asks for 17 billion cells and aborts the process),
+and a 2 MB file can expand to gigabytes (a zip bomb in a sheet or in sharedStrings).
+`check_package` streams every part once (that also verifies each CRC, which is what
+`ZipFile.testzip` did) and refuses, with one line, a package that:
+
+- is damaged (a bad deflate stream, a CRC mismatch, a truncated member);
+- declares or expands to more than MAX_PART bytes in one part or MAX_TOTAL in all;
+- compresses a big part more than MAX_RATIO times (real sheets compress 5-30 times);
+- has a sheet whose used range (declared `<dimension>` or the cells actually
+  present) spans more than MAX_CELLS cells.
+
+It is separate from the reader so it survives a change of reader.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+from openpyxl.utils.cell import column_index_from_string, range_boundaries
+
+from .errors import WorkbookError
+
+MAX_PART = 1 << 30  # bytes of one part, uncompressed
+MAX_TOTAL = 3 << 30  # bytes of all parts, uncompressed
+MAX_RATIO = 200  # uncompressed / compressed, for parts above RATIO_FLOOR
+RATIO_FLOOR = 32 << 20
+MAX_CELLS = 60_000_000  # rows x columns of one sheet's used range
+CHUNK = 1 << 20
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([^"]+)"')
+_WIDE_CELL = re.compile(rb' r="([A-Z]{2,3})([0-9]+)"')
+_ROW = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]+)"')
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MB"
+
+
+def _declared_cells(ref: bytes) -> int:
+    try:
+        lo_col, lo_row, hi_col, hi_row = range_boundaries(ref.decode("ascii"))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return 0
+    if None in (lo_col, lo_row, hi_col, hi_row):
+        return 0
+    return (hi_row - lo_row + 1) * (hi_col - lo_col + 1)
+
+
+_CELL_START = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3}[0-9]+)"')
+MAX_ODD = 1000  # odd cells remembered per sheet
+
+
+def _odd_cells(data: bytes, found: dict[str, str]) -> None:
+    """Error values (#REF!, #N/A …) and formulas without a cached value: a reader sees them as blank."""
+    for marker in (b't="e"', b"</f></c>", b"/></c>"):
+        at = data.find(marker)
+        while at >= 0 and len(found) < MAX_ODD:
+            start = max(data.rfind(b"<c ", 0, at), data.rfind(b":c ", 0, at))
+            m = _CELL_START.match(data, start if data[start:start + 1] == b"<" else start - 1) if start >= 0 else None
+            if m is not None:
+                ref = m.group(1).decode()
+                if marker == b't="e"':
+                    v = re.match(rb'[^>]*>\s*<(?:\w+:)?v>([^<]{1,20})<', data[at:at + 200])
+                    found.setdefault(ref, f"错误值 {v.group(1).decode(errors='replace')}" if v else "错误值")
+                elif marker == b"</f></c>" or data.rfind(b"<f", start, at) > 0 or data.rfind(b":f", start, at) > 0:
+                    if b"<v>" not in data[start:at] and b":v>" not in data[start:at]:
+                        found.setdefault(ref, "公式没有计算结果(请在 Excel 中打开并保存一次)")
+            at = data.find(marker, at + 1)
+
+
+def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+                odd: dict[str, str] | None = None) -> tuple[int, int, int]:
+    """(bytes read, max row, max column) of a worksheet part, streamed; odd cells into `odd`."""
+    size = max_row = max_col = 0
+    declared = 0
+    tail = b""
+    with zf.open(info) as stream:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > MAX_PART:
+                raise WorkbookError(f"{path}: 工作表 {info.filename} 解压后超过 {_mb(MAX_PART)},拒绝读取(可能是压缩炸弹)")
+            data = tail + chunk
+            if size == len(chunk):
+                m = _DIMENSION.search(data, 0, 4096)
+                declared = _declared_cells(m.group(1)) if m else 0
+                if declared > MAX_CELLS:
+                    raise WorkbookError(f"{path}: 工作表 {info.filename} 声明的范围 {m.group(1).decode()} "
+                                        f"约 {declared:,} 个单元格,太大,拒绝读取")
+            for m in _WIDE_CELL.finditer(data):
+                max_col = max(max_col, column_index_from_string(m.group(1).decode()))
+                max_row = max(max_row, int(m.group(2)))
+            if odd is not None:
+                _odd_cells(data, odd)
+            rows = _ROW.findall(data, max(0, len(data) - 65536))
+            if rows:
+                max_row = max(max_row, int(rows[-1]))
+            tail = data[-256:]
+    return size, max_row, max(max_col, 26 if max_row else 0)
+
+
+def check_package(path: str | Path) -> dict[str, dict[str, str]]:
+    """Raise WorkbookError (one line) for a package too damaged or too big to read safely.
+
+    Returns, by worksheet part, the cells a reader would see as blank although they
+    hold something: error values (#REF!, #N/A) and formulas without a cached value
+    (A1 reference -> what it is), so the loader can report them.
+    """
+    path = Path(path)
+    odd_by_part: dict[str, dict[str, str]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            total = 0
+            for info in infos:
+                if info.file_size > MAX_PART:
+                    raise WorkbookError(f"{path}: {info.filename} 解压后有 {_mb(info.file_size)},超过上限 "
+                                        f"{_mb(MAX_PART)},拒绝读取(可能是压缩炸弹)")
+                if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                    raise WorkbookError(f"{path}: {info.filename} 压缩比 {info.file_size // max(info.compress_size, 1)}:1"
+                                        f" 异常,拒绝读取(可能是压缩炸弹)")
+                total += info.file_size
+            if total > MAX_TOTAL:
+                raise WorkbookError(f"{path}: 解压后共 {_mb(total)},超过上限 {_mb(MAX_TOTAL)},拒绝读取")
+            read = 0
+            for info in infos:
+                if info.is_dir():
+                    continue
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    odd: dict[str, str] = {}
+                    size, rows, cols = _scan_sheet(zf, info, path, odd)
+                    if odd:
+                        odd_by_part[info.filename] = odd
+                    if rows > 1_048_576 or cols > 16_384:
+                        raise WorkbookError(f"{path}: 工作表 {info.filename} 有单元格超出 Excel 的表格范围"
+                                            f"(第 {rows:,} 行 / 第 {cols:,} 列),文件已损坏")
+                    if rows * cols > MAX_CELLS:
+                        raise WorkbookError(f"{path}: 工作表 {info.filename} 的单元格范围约 {rows:,} 行 × {cols:,} 列,"
+                                            f"太大,拒绝读取(请删除远处的空单元格)")
+                else:
+                    size = 0
+                    with zf.open(info) as stream:
+                        while chunk := stream.read(CHUNK):
+                            size += len(chunk)
+                            if size > MAX_PART:
+                                raise WorkbookError(f"{path}: {info.filename} 解压后超过 {_mb(MAX_PART)},拒绝读取")
+                read += size
+                if read > MAX_TOTAL:
+                    raise WorkbookError(f"{path}: 解压后超过 {_mb(MAX_TOTAL)},拒绝读取")
+    except WorkbookError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            ValueError) as exc:
+        raise WorkbookError(f"{path}: 文件已损坏({type(exc).__name__}: {exc})") from None
+    return odd_by_part
