@@ -448,7 +448,7 @@ def test_error_cells_duplicate_headers_and_headerless_columns_are_findings(tmp_p
 
 # 16 -----------------------------------------------------------------------------------------
 def test_help_and_click_messages_are_chinese():
-    for command in ("new", "sample", "validate", "refresh", "weekly", "build-addin"):
+    for command in ("new", "sample", "validate", "import", "refresh", "weekly", "build-addin"):
         r = run_cli(command, "--help")
         assert "用法:" in r.stdout and "选项:" in r.stdout and r.stdout.count("Example:") == 1
         assert "Show this message" not in r.stdout
@@ -464,6 +464,11 @@ def test_every_written_file_reads_the_same_everywhere(tmp_path):
     new = tmp_path / "new.xlsx"
     assert run_cli("new", new).returncode == 0
     made.append(new)
+    imported = tmp_path / "imported.xlsx"
+    shutil.copy(new, imported)
+    (tmp_path / "list.csv").write_text("姓名,手机\n王小明,13800138000\n李娜娜,13900139000\n", encoding="utf-8")
+    assert run_cli("import", imported, tmp_path / "list.csv", "--add-agents", "--agent", "张伟").returncode in (0, 1)
+    made.append(imported)
     sample = tmp_path / "sample.xlsx"
     assert run_cli("sample", sample, "--clients", "40", "--agents", "2", "--today", "2026-11-23").returncode == 0
     agent = openpyxl.load_workbook(sample, read_only=True)["顾问"]["A2"].value

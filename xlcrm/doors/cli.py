@@ -233,25 +233,23 @@ def _echo_plan(result, preview: int) -> None:
 @cli.command("import")
 @click.argument("master", type=click.Path(path_type=Path))
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--sheet", default=None, help="Sheet of SOURCE to import (default: the first with a recognisable header).")
+@click.option("--sheet", default=None, help="导入 SOURCE 的哪张工作表(默认: 第一张能认出表头的)。")
 @click.option("--map", "maps", multiple=True, metavar="列=字段",
-              help="Map a source column to a field, e.g. --map 联系电话=手机; 列= (empty) ignores the column. Repeatable.")
-@click.option("--dry-run", is_flag=True, help="Show the mapping, preview and problems; write nothing.")
-@click.option("--add-agents", is_flag=True, help="Add agents the 顾问 sheet doesn't know instead of refusing their rows.")
+              help="把源文件的列对应到字段,例如 --map 联系电话=手机;写成 列= 则忽略该列。可重复。")
+@click.option("--dry-run", is_flag=True, help="只显示列映射、预览和问题,不写入。")
+@click.option("--add-agents", is_flag=True, help="顾问表里没有的顾问自动添加,而不是拒绝这些行。")
 @click.option("--agent", "agents", multiple=True, metavar="NAME",
-              help="Agent for rows without one; repeat to share the rows round-robin.")
-@click.option("--preview", default=5, show_default=True, type=click.IntRange(0, 1000), help="Rows to preview.")
+              help="没有负责顾问的行分给此顾问;重复使用则轮流分配。")
+@click.option("--preview", default=5, show_default=True, type=click.IntRange(0, 1000), help="预览的行数。")
 @friendly
 def import_command(master: Path, source: Path, sheet: str | None, maps: tuple[str, ...], dry_run: bool,
                    add_agents: bool, agents: tuple[str, ...], preview: int) -> None:
-    """Append an existing client list or contact log (.xlsx/.xlsm/.csv) to MASTER.
+    """把已有的客户名单或跟进记录(.xlsx/.xlsm/.csv)追加到 MASTER。
 
-    Headers are matched by synonyms (客户姓名→姓名, 联系电话→手机, 置业顾问→负责顾问 …);
-    a list with 跟进日期/方式/跟进内容 goes to 跟进记录, any other to 客户. Phones are
-    normalised, text dates read, 客户编号 assigned. Bad rows and duplicates (same
-    mobile, or same 姓名 + 单位) are listed as SOURCE!Cell and not imported. Exit 0 when
-    every row was imported or was a duplicate, 1 when rows were left out for errors
-    (or the import was refused), 2 when a file is not readable.
+    表头按同义词识别(客户姓名→姓名,联系电话→手机,置业顾问→负责顾问 …);含
+    跟进日期/方式/跟进内容的名单进「跟进记录」,其余进「客户」。手机号会规范化,文本日期
+    会识别,自动分配客户编号。有问题的行和重复(同手机,或同姓名+单位)列为 SOURCE!单元格,
+    不导入。退出码: 0 全部导入或只是重复;1 有行因错误未导入(或拒绝导入);2 文件不可读。
 
     Example:
 

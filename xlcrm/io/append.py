@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -34,12 +35,16 @@ from . import schema
 from .errors import RefreshError, WorkbookError
 from .package import (
     NS_MAIN,
+    TEMP_PREFIX,
     _cell,
     _column_styles,
+    check_writable,
     copy_package,
     is_open_in_excel,
     sheet_parts,
     table_parts,
+    workbook_lock,
+    write_atomic,
 )
 
 _ROW = re.compile(r'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.S)
@@ -224,8 +229,13 @@ def append_tables(path: str | Path, contents: Mapping[str, Sequence[Row]], backu
     target = path.resolve()  # a symbolic link: write the file it points to
     if is_open_in_excel(path):
         raise RefreshError(f"{path.name} 正在 Excel 中打开(有 ~$ 锁文件);请先关闭再导入")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise RefreshError(f"{path} 是只读文件,未写入")
+    if target.exists():
+        check_writable(target)  # read-only refused, also for root
+    with workbook_lock(target):
+        return _append_locked(path, target, contents, backup)
+
+
+def _append_locked(path: Path, target: Path, contents: Mapping[str, Sequence[Row]], backup: bool) -> Path | None:
     try:
         zf = zipfile.ZipFile(target)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -243,7 +253,7 @@ def append_tables(path: str | Path, contents: Mapping[str, Sequence[Row]], backu
             _append_sheet(zf, parts[name], sheet, rows, replaced)
         if not replaced:
             return None
-        fd, tmp = tempfile.mkstemp(prefix=".xlcrm-", suffix=target.suffix, dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.stem}-", suffix=target.suffix, dir=target.parent)
         os.close(fd)
         try:
             copy_package(target, zf, Path(tmp), replaced)
@@ -252,10 +262,14 @@ def append_tables(path: str | Path, contents: Mapping[str, Sequence[Row]], backu
             os.unlink(tmp)
             raise
     saved = None
-    if backup:
-        saved = target.with_name(f"{target.stem}.bak{target.suffix}")
-        shutil.copy2(target, saved)
-    os.replace(tmp, target)
+    try:
+        if backup:  # temp + rename: a full disk never truncates the previous backup
+            saved = target.with_name(f"{target.stem}.bak{target.suffix}")
+            write_atomic(saved, lambda dst: shutil.copyfile(target, dst), stat.S_IMODE(target.stat().st_mode))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return saved
 
 

@@ -137,7 +137,10 @@ def _serialize(root: etree._Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body
 
 
-def _column_styles(root: etree._Element) -> dict[int, str]:
+def _column_styles(root: etree._Element | str | bytes) -> dict[int, str]:
+    """0-based column -> style index from `<cols>` (the sheet's XML or its parsed root)."""
+    if isinstance(root, str | bytes):
+        root = _parse(root)
     styles: dict[int, str] = {}
     for col in root.iter(f"{NS_MAIN}col"):
         style, lo, hi = col.get("style"), col.get("min"), col.get("max")
