@@ -448,7 +448,7 @@ def test_error_cells_duplicate_headers_and_headerless_columns_are_findings(tmp_p
 
 # 16 -----------------------------------------------------------------------------------------
 def test_help_and_click_messages_are_chinese():
-    for command in ("new", "sample", "validate", "import", "refresh", "weekly", "build-addin"):
+    for command in ("new", "sample", "validate", "import", "refresh", "weekly", "collect", "build-addin"):
         r = run_cli(command, "--help")
         assert "用法:" in r.stdout and "选项:" in r.stdout and r.stdout.count("Example:") == 1
         assert "Show this message" not in r.stdout

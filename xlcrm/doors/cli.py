@@ -377,13 +377,12 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
 @today_option
 @friendly
 def collect(master: Path, paths: tuple[Path, ...], today: str | None) -> None:
-    """Log the ticks of returned weekly workbooks into the master's 跟进记录.
+    """把交回的每周行动表中打勾的行记入主工作簿的「跟进记录」。
 
-    PATHS are weekly workbooks (from xlcrm weekly) or folders of them. Each row of
-    本周计划 or 短信草稿 with 完成=是 or a 结果 becomes one new 跟进记录 row; a 任务编号
-    already logged is never logged twice. A workbook made from another master
-    workbook is refused. Only 跟进记录 changes (rows appended); the previous master is
-    kept as NAME.bak.xlsx.
+    PATHS 是 xlcrm weekly 生成的每周行动表,或放这些文件的文件夹。「本周计划」或「短信草稿」
+    中 完成=是 或填了 结果 的每一行成为「跟进记录」的一行新记录;已记录的任务编号不会重复记录。
+    来自其他主工作簿的行动表会被拒绝。只追加「跟进记录」;原主工作簿保存为 NAME.bak.xlsx。
+    退出码: 0 已记录;1 拒绝;2 文件不可读。
 
     Example:
 

@@ -15,6 +15,7 @@ from ..core.weekly import agent_weeks, iso_week, team_summary, weekly_plan
 from ..io.errors import RefreshError
 from ..io.identity import master_identity
 from ..io.loader import load
+from ..io.package import write_atomic
 from ..io.reports import agent_paths, write_weekly
 from ..io.returned import is_ticked
 from ..io.validate import fatal, leave_out_bad_rows, validate
@@ -65,8 +66,8 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
         raise RefreshError(f"{len(ticked)} 份每周行动表已有顾问填写的完成情况,没有覆盖: "
                            + "、".join(p.name for p in ticked)
                            + ";请先用 xlcrm collect 导入,或加 --force 覆盖(会保留 .bak 备份)")
-    for p in ticked:
-        shutil.copy2(p, backup_path(p))
+    for p in ticked:  # temp + rename: a full disk never leaves half a backup
+        write_atomic(backup_path(p), lambda dst, src=p: shutil.copyfile(src, dst))
     t2 = time.perf_counter()
     if progress:
         progress("start", len(weeks))

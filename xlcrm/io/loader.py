@@ -125,6 +125,11 @@ def check_readable(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _open(path: Path):
+    """The calamine workbook of `path`, after the package checks (see `_open_checked`)."""
+    return _open_checked(path)[0]
+
+
+def _open_checked(path: Path):
     from python_calamine import CalamineWorkbook
 
     odd = check_readable(path)
@@ -269,7 +274,7 @@ def _convert(col: schema.Column, raw: list[Any]):
 def load(path: str | Path) -> tuple[Book, list[Finding]]:
     """Load a workbook. Raises WorkbookError only for a file that isn't a workbook."""
     path = Path(path)
-    wb, odd = _open(path)
+    wb, odd = _open_checked(path)
     parts: dict[str, str] = {}
     if odd:
         from .package import sheet_parts
