@@ -492,3 +492,15 @@ def test_every_written_file_reads_the_same_everywhere(tmp_path):
         to_pdf(path, tmp_path)
     assert not list(tmp_path.rglob(".xlcrm-*"))
     shutil.rmtree(tmp_path / "out")
+
+
+def test_cell_serial_keeps_the_time_of_day():
+    from datetime import datetime as dt
+
+    from openpyxl.utils.datetime import from_excel
+
+    from xlcrm.io.package import _cell
+
+    xml = _cell("B2", dt(2026, 11, 23, 9, 30, 15), None)
+    serial = float(xml.split("<v>")[1].split("</v>")[0])
+    assert from_excel(serial) == dt(2026, 11, 23, 9, 30, 15)

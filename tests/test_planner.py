@@ -189,3 +189,18 @@ def test_care_sms_wording_varies_by_client_and_month():
     bodies = {s.split("您好", 1)[-1] for s in t["sms"]}
     assert len(bodies) >= 3
     assert not any(w in s for s in t["sms"] for w in ("天气", "添衣", "保暖"))
+
+
+def test_holiday_visit_already_logged_is_not_replanned():
+    # A0's 春节 visit was done (and logged 事由 节日) on its 02-12 slot; A1 was only called;
+    # B0 got a 节日 call early. Refreshed on 02-13, only A1 still needs the visit, B0 no call.
+    clients = [client("A0", class_override="A"), client("A1", class_override="A"),
+               client("B0", class_override="B"), client("B1", class_override="B")]
+    contacts = [touch("A0", datetime(2026, 2, 12, 10), channel=vocab.VISIT, purpose=vocab.HOLIDAY),
+                touch("A1", datetime(2026, 2, 12, 10), purpose=vocab.HOLIDAY),
+                touch("B0", datetime(2026, 2, 11, 10), purpose=vocab.HOLIDAY),
+                touch("B1", datetime(2026, 2, 11, 10), purpose=vocab.HOLIDAY, outcome="未接通")]
+    t = tasks_of(book_of(clients=clients, contacts=contacts), today=date(2026, 2, 13), days=3)
+    festive = t[t["kinds"].str.contains(vocab.HOLIDAY_WISH)]
+    assert sorted(festive.loc[festive["channel"] == vocab.VISIT, "client_id"]) == ["A1"]
+    assert sorted(festive.loc[festive["channel"] == vocab.PHONE, "client_id"]) == ["B1"]

@@ -37,10 +37,11 @@ def sheet_rows(sheet, n):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sheet_rows(schema.CLIENTS, 5), sheet_rows(schema.CONTACTS, 8), sheet_rows(schema.REFERRALS, 3),
-       sheet_rows(schema.KEY_DATES, 3), sheet_rows(schema.HANDOVERS, 3), sheet_rows(schema.PROFILES, 3))
-def test_garbage_cells_never_raise(clients, contacts, referrals, key_dates, handovers, profiles):
+       sheet_rows(schema.KEY_DATES, 3), sheet_rows(schema.HANDOVERS, 3), sheet_rows(schema.PROFILES, 3),
+       sheet_rows(schema.HOLIDAYS, 4))
+def test_garbage_cells_never_raise(clients, contacts, referrals, key_dates, handovers, profiles, holidays):
     data = {"clients": clients, "contacts": contacts, "referrals": referrals, "key_dates": key_dates,
-            "handovers": handovers, "profiles": profiles,
+            "handovers": handovers, "profiles": profiles, "holidays": holidays,
             "agents": [["张伟", None, None, None, None, "是"]], **default_rows()}
     frames, letters, findings = {}, {}, []
     for sheet in schema.USER_SHEETS:

@@ -19,6 +19,9 @@ import holidays as holidays_lib
 from lunar_python import LunarYear, Solar
 from lunar_python.util import LunarUtil
 
+from .records import Finding
+from .vocab import DAY_OFF, MAKEUP_WORKDAY
+
 
 @lru_cache(maxsize=512)
 def _lunar_year(year: int) -> dict[int, tuple[date, int]]:
@@ -76,14 +79,49 @@ def lunar_label(month: int, day: int) -> str:
     return f"农历{LunarUtil.MONTH[abs(month)]}月{LunarUtil.DAY[day]}"
 
 
-class WorkCalendar:
-    """China's public holidays and working days (weekends, holidays, 调休 workdays)."""
+# One row of the 节假日 sheet: (date, name, 放假 or 调休上班).
+HolidayRow = tuple[date, str, str]
 
-    def __init__(self, years: range) -> None:
-        self._cn = holidays_lib.China(years=list(years), language="zh_CN")
+
+class WorkCalendar:
+    """China's public holidays and working days (weekends, holidays, 调休 workdays).
+
+    `rows` come from the office's 节假日 sheet and override the library: a 放假 row makes
+    its date a named day off, a 调休上班 row makes its date a working day. For a year the
+    library only projects (no official schedule), the sheet's rows replace the library's
+    guesses entirely as soon as the sheet has a 放假 row in that year: an office that typed
+    in next year's official schedule gets exactly that schedule.
+    """
+
+    def __init__(self, years: range, rows: tuple[HolidayRow, ...] = ()) -> None:
+        cn = holidays_lib.China(years=list(years), language="zh_CN")
+        official = set(cn.special_public_holidays)
+        typed_years = {when.year for when, _name, kind in rows if kind == DAY_OFF}
+        self._off: dict[date, str] = {
+            when: str(label) for when, label in cn.items()
+            if when.year in official or when.year not in typed_years}
+        self._workdays: set[date] = {
+            when for when in getattr(cn, "weekend_workdays", ())
+            if when.year in official or when.year not in typed_years}
+        for when, name, kind in rows:
+            if kind == DAY_OFF:
+                self._workdays.discard(when)
+                previous = self._off.get(when)
+                self._off[when] = name if not previous or name in previous.split("; ") \
+                    else f"{name}; {previous}"
+            elif kind == MAKEUP_WORKDAY:
+                self._off.pop(when, None)
+                self._workdays.add(when)
+        self.years = years
+        self.covered_years = frozenset(official | typed_years)
 
     def is_working_day(self, when: date) -> bool:
-        return self._cn.is_working_day(when)
+        if when in self._workdays:
+            return True
+        return when.weekday() < 5 and when not in self._off
+
+    def holiday_name(self, when: date) -> str | None:
+        return self._off.get(when)
 
     def on_or_before(self, when: date) -> date:
         """The working day on or before `when` (visits are planned on working days)."""
@@ -115,19 +153,47 @@ class WorkCalendar:
         """(name, first day) of each named holiday whose first day is in [start, end]."""
         wanted = set(names)
         found: list[tuple[str, date]] = []
-        for when, label in sorted(self._cn.items()):
-            for name in str(label).split("; "):
+        for when, label in sorted(self._off.items()):
+            for name in label.split("; "):
                 if name in wanted and start <= when <= end and (
-                        self._cn.get(when - timedelta(days=1)) is None
-                        or name not in str(self._cn.get(when - timedelta(days=1)))):
+                        name not in self._off.get(when - timedelta(days=1), "").split("; ")):
                     found.append((name, when))
         return found
 
 
-def calendar_for(start: date, end: date) -> WorkCalendar:
-    return _calendar(start.year - 1, end.year + 1)
+def calendar_for(start: date, end: date, rows: tuple[HolidayRow, ...] = ()) -> WorkCalendar:
+    return _calendar(start.year - 1, end.year + 1, rows)
 
 
 @lru_cache(maxsize=16)
-def _calendar(first: int, last: int) -> WorkCalendar:
-    return WorkCalendar(range(first, last + 1))
+def _calendar(first: int, last: int, rows: tuple[HolidayRow, ...]) -> WorkCalendar:
+    return WorkCalendar(range(first, last + 1), rows)
+
+
+def holiday_rows(book) -> tuple[HolidayRow, ...]:
+    """The 节假日 sheet's rows (already validated by the loader), as calendar overrides."""
+    frame = book.frames.get("holidays")
+    if frame is None or frame.empty:
+        return ()
+    frame = frame.dropna(subset=["date", "name", "type"])
+    return tuple(dict.fromkeys(  # sheet order: a later row for the same date wins
+        (when.date() if hasattr(when, "date") else when, str(name).strip(), str(kind))
+        for when, name, kind in zip(frame["date"], frame["name"], frame["type"], strict=True)))
+
+
+def uncovered_years(cal: WorkCalendar, start: date, end: date) -> list[int]:
+    """Years in [start, end] with neither official library dates nor 节假日 放假 rows."""
+    return [year for year in range(start.year, end.year + 1) if year not in cal.covered_years]
+
+
+def schedule_findings(book, cal: WorkCalendar, start: date, end: date) -> list[Finding]:
+    """A warning for each year the planning window reaches with no official schedule."""
+    sheet = book.sheet_name("holidays") if "holidays" in book.letters else None
+    where = (f"请在「{sheet}」表" if sheet else
+             "请新建「节假日」表(表头:日期、名称、类型、备注;xlcrm new 生成的工作簿里有这张表),")
+    return [Finding(sheet or "节假日", "A1",
+                    f"计划范围已到 {year} 年,但还没有 {year} 年的官方放假安排:节日任务按推算日期安排,"
+                    f"调休上班日按休息日处理。{where}按国务院办公厅公布的通知填写 {year} 年的"
+                    f"放假日期和调休上班日期(类型:{DAY_OFF} / {MAKEUP_WORKDAY})",
+                    "warning", "holiday-schedule-missing", "date")
+            for year in uncovered_years(cal, start, end)]

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from . import vocab
+from .records import Finding
 from .rules import Rules
 
 _CLASS_ORDER = {c: i for i, c in enumerate(vocab.CLASSES)}
@@ -35,6 +36,7 @@ _JOINED = {"kinds": "、", "task": _JOIN, "reason": _JOIN, "holiday": "、", "wh
 class Plan:
     tasks: pd.DataFrame  # one row per client per day per kind of contact
     unplanned: pd.DataFrame  # flexible tasks that did not fit in the window (待排)
+    findings: list[Finding] = field(default_factory=list)  # e.g. a year with no holiday schedule
 
     def unplanned_count(self, agent: str | None = None) -> int:
         if agent is None:

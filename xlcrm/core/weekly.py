@@ -17,7 +17,7 @@ import pandas as pd
 from . import vocab
 from .analysis import analyse
 from .board import mask_foreign
-from .calendar import calendar_for
+from .calendar import calendar_for, holiday_rows
 from .frames import lookup
 from .handover import awaiting_handover, reclaim
 from .loop import with_task_ids
@@ -29,6 +29,7 @@ from .status import churned as status_churned
 from .status import is_overdue, reached
 from .tasks import planned_actions
 from .tasks.context import yearly
+from .tasks.holidays import COVERAGE_DAYS
 
 WEEKDAYS = "一二三四五六日"
 MET, NOT_MET = "达标", "未达标"
@@ -72,6 +73,7 @@ class WeeklyPlan:
     rules: Rules
     holidays: list[tuple[str, date]] = field(default_factory=list)
     unplanned: pd.DataFrame = field(default_factory=pd.DataFrame)  # 待排: did not fit this week
+    findings: list = field(default_factory=list)  # e.g. a year with no official holiday schedule
 
     @property
     def sunday(self) -> date:
@@ -100,9 +102,9 @@ def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | Non
     clients = analyse(book, rules, monday)
     planned = planned_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
     planned.tasks = with_task_ids(planned.tasks)
-    cal = calendar_for(monday, monday + timedelta(days=6))
+    cal = calendar_for(monday, monday + timedelta(days=6), holiday_rows(book))
     found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))
-    return WeeklyPlan(monday, clients, planned.tasks, book, rules, found, planned.unplanned)
+    return WeeklyPlan(monday, clients, planned.tasks, book, rules, found, planned.unplanned, planned.findings)
 
 
 @dataclass
@@ -236,13 +238,13 @@ def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
 
     # Holiday coverage: of the agent's active clients, the share reached around the last holiday
     # (an unanswered call, 未接通/拒接/空号, is no coverage; a sent SMS is, for C/D).
-    cal = calendar_for(plan.monday - timedelta(days=400), plan.monday)
+    cal = calendar_for(plan.monday - timedelta(days=400), plan.monday, holiday_rows(plan.book))
     past = cal.holiday_starts(rules["holidays"], plan.monday - timedelta(days=366), plan.monday - timedelta(days=1))
     out["last_holiday"] = ""
     out["holiday_coverage"] = np.nan
     if past:
         name, first = past[-1]
-        start, end = pd.Timestamp(first) - pd.Timedelta(days=7), pd.Timestamp(first) + pd.Timedelta(days=1)
+        start, end = pd.Timestamp(first) - COVERAGE_DAYS, pd.Timestamp(first) + pd.Timedelta(days=1)
         around = contacts[(contacts["date"] >= start) & (contacts["date"] < end)
                           & ~contacts["outcome"].isin(vocab.NOT_REACHED)]
         active = cl[cl["active"]]

@@ -146,7 +146,10 @@ def sample(path: Path, clients: int, agents: int, seed: int, lang: str, force: b
     day = _today(today)
     counts: dict[str, int] = {}
     write_atomic(path, lambda tmp: counts.update(write_sample(tmp, clients, agents, seed, day, lang)))
-    click.echo(f"已生成示例工作簿 {path}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    from ..io.schema import SHEET_BY_KEY
+
+    click.echo(f"已生成示例工作簿 {path}: " + ", ".join(
+        f"{SHEET_BY_KEY[k].zh if k in SHEET_BY_KEY else k} {v}" for k, v in counts.items()))
 
 
 @cli.command()
@@ -352,7 +355,8 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
         if event == "start":
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="位顾问", desc="生成周报", file=sys.stderr, leave=False)
+            bar = tqdm(total=total, unit="位顾问", desc="生成周报", file=sys.stderr, leave=False,
+                       disable=None)  # no bar when stderr is a log file, not a terminal
         elif bar is not None:
             bar.update(1)
 

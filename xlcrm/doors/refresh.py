@@ -138,7 +138,7 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     all_tasks = planned.tasks
     tasks = with_task_ids(all_tasks[all_tasks["agent"] == who]).reset_index(drop=True)
     tasks["sms"] = drafts(tasks, clients, messages, rules["office_address"])
-    findings += messages.findings
+    findings += messages.findings + planned.findings
     result = RefreshResult(who, today, tasks, board(clients, all_tasks), findings,
                            unplanned=planned.unplanned[planned.unplanned["agent"] == who], left_out=left_out)
     result.timings["compute"] = time.perf_counter() - t0

@@ -60,7 +60,7 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     plan = weekly_plan(book, rules, monday, messages)
     summary = team_summary(plan)
     weeks = agent_weeks(plan)
-    result.findings += rule_findings + messages.findings
+    result.findings += rule_findings + messages.findings + plan.findings
     ticked = [p for p in agent_paths(result.folder, weeks) if p.exists() and is_ticked(p)]
     if ticked and not force:
         raise RefreshError(f"{len(ticked)} 份每周行动表已有顾问填写的完成情况,没有覆盖: "

@@ -22,14 +22,12 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import unescape
 
 from defusedxml import ElementTree
 from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.datetime import to_excel
 
 from . import schema
 from .errors import RefreshError, WorkbookError
@@ -205,8 +203,6 @@ def _append_sheet(zf: zipfile.ZipFile, part: str, sheet: schema.Sheet, rows: Seq
             j = letters.get(key)
             if j is None:
                 continue
-            if isinstance(value, datetime | date):
-                value = float(to_excel(value))  # package._cell's `:g` keeps 6 digits: it would drop the time
             cells[j] = _cell(f"{get_column_letter(j)}{start + i}", value, styles.get(j))
         new_rows.append(cells)
     end = start + len(rows) - 1

@@ -108,7 +108,7 @@ def _cell(ref: str, value: Any, style: str | None) -> str:
         return f'<c r="{ref}"{s}/>' if style else ""
     if isinstance(value, datetime | date):
         serial = to_excel(value)
-        return f'<c r="{ref}"{s}><v>{serial:g}</v></c>'
+        return f'<c r="{ref}"{s}><v>{serial!r}</v></c>'  # full precision: a time survives
     if isinstance(value, bool):
         value = "是" if value else "否"
     if isinstance(value, int | float):

@@ -66,6 +66,7 @@ class Sheet:
         self.book, self.ws = book, book.wb.add_worksheet(name)
         self.width = len(headers)
         self.widths = [w for _h, w in headers]
+        self.headers = [h for h, _w in headers]
         self.ws.merge_range(0, 0, 0, max(self.width - 1, 1), title, book.title)
         self.ws.set_row(0, 26)
         for j, (header, width) in enumerate(headers):
@@ -88,7 +89,10 @@ class Sheet:
 
     def finish(self) -> None:
         rows, cols = self.below
-        self.ws.print_area(1, 0, max(self.row - 1 + rows, 2), max(self.width - 1, cols - 1, 1))
+        # The program's 任务编号 (last column) is for `xlcrm collect`, not for reading on
+        # paper: leaving it out of the print area lets the rest print larger.
+        width = self.width - 1 if self.headers[-1] == TASK_ID_HEADER else self.width
+        self.ws.print_area(1, 0, max(self.row - 1 + rows, 2), max(width - 1, cols - 1, 1))
 
     def write(self, values: Sequence[Any], fmt=None, formats: Sequence[Any] | None = None) -> None:
         lines = 1
@@ -174,6 +178,7 @@ class Book:
 
 
 PLAN_HEADERS = [(c.zh, c.width) for c in schema.WEEK_PLAN.columns]
+TASK_ID_HEADER = schema.WEEK_PLAN.column("task_id").zh
 SMS_HEADERS = [(c.zh, c.width) for c in schema.WEEK_SMS.columns]
 REASON_COL = 7
 

@@ -26,6 +26,7 @@ from ..core.vocab import (
     CHURN_REASONS,
     CLASSES,
     GENDERS,
+    HOLIDAY_DAY_TYPES,
     INFLUENCE,
     KEYDATE_KINDS,
     OUTCOMES,
@@ -193,6 +194,15 @@ HANDOVERS = Sheet("handovers", "交接", "Handovers", (
     C("reason", "原因", width=24),
 ), table="Handovers", optional=True)
 
+# DOMAIN: Holidays sheet. Rows override the holiday library (next year's official schedule,
+# published each November, can be typed in before any library update).
+HOLIDAYS = Sheet("holidays", "节假日", "Holidays", (
+    C("date", "日期", "date", required=True, width=12),
+    C("name", "名称", required=True, width=12),
+    C("type", "类型", "enum", required=True, choices=HOLIDAY_DAY_TYPES, width=10),
+    C("notes", "备注", width=30),
+), table="Holidays", optional=True)
+
 # Seed 004's 客户信息档案; every filled cell counts toward 资料完整度.
 PROFILES = Sheet("profiles", "客户档案", "Profiles", (
     C("client_id", "客户编号", required=True, width=11),
@@ -282,7 +292,7 @@ WEEK_MASTER_PROPERTY = "xlcrm来源主工作簿"
 WEEK_AGENT_PROPERTY = "xlcrm顾问"
 
 SHEETS: tuple[Sheet, ...] = (
-    CLIENTS, KEY_DATES, CONTACTS, REFERRALS, AGENTS, HANDOVERS, PROFILES, RULES_SHEET, TEMPLATES, MY_TASKS, BOARD
+    CLIENTS, KEY_DATES, CONTACTS, REFERRALS, AGENTS, HANDOVERS, PROFILES, HOLIDAYS, RULES_SHEET, TEMPLATES, MY_TASKS, BOARD
 )
 USER_SHEETS = tuple(s for s in SHEETS if not s.owned)
 SHEET_BY_KEY = {s.key: s for s in SHEETS}

@@ -16,6 +16,7 @@ import pandas as pd
 from ..core.frames import client_table, lookup
 from ..core.handover import awaiting_handover, current_agents
 from ..core.records import Book, Finding
+from ..core.vocab import MAKEUP_WORKDAY
 from . import schema
 from .loader import cell_of
 from .phones import mobile_key
@@ -159,10 +160,36 @@ def check_handovers(book: Book) -> list[Finding]:
     return out
 
 
+def check_holiday_days(book: Book) -> list[Finding]:
+    """节假日: one type per date, and 调休上班 only on a weekend (it makes a Saturday or
+    Sunday a working day; on a weekday it is almost always a typed-in wrong date)."""
+    days = book.frames.get("holidays")
+    if days is None or days.empty:
+        return []
+    name = book.sheet_name("holidays")
+    out: list[Finding] = []
+    seen: dict[pd.Timestamp, tuple[str, int]] = {}
+    for when, kind, row in zip(days["date"], days["type"], days["_row"], strict=True):
+        if pd.isna(when) or pd.isna(kind):
+            continue
+        when = pd.Timestamp(when).normalize()
+        if when in seen and seen[when][0] != kind:
+            out.append(Finding(name, cell_of(book, "holidays", "type", row),
+                               f"{when:%Y-%m-%d} 同时登记为「{seen[when][0]}」"
+                               f"({cell_of(book, 'holidays', 'type', seen[when][1])})和「{kind}」:以后一行为准",
+                               "warning", "holiday-conflict", "type"))
+        seen[when] = (kind, row)
+        if kind == MAKEUP_WORKDAY and when.weekday() < 5:
+            out.append(Finding(name, cell_of(book, "holidays", "date", row),
+                               f"{when:%Y-%m-%d} 是工作日,「{MAKEUP_WORKDAY}」一般是周六或周日:请核对日期",
+                               "warning", "holiday-weekday-workday", "date"))
+    return out
+
+
 CHECKS: tuple[Callable[[Book], list[Finding]], ...] = (
     check_required, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
     check_duplicate_mobiles,
-    check_handovers,
+    check_handovers, check_holiday_days,
 )
 
 

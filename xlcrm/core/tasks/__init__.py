@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import vocab
+from ..calendar import schedule_findings
 from ..drafts import drafts
 from ..loop import drop_logged
 from ..messages import Messages
@@ -34,7 +35,7 @@ from .birthdays import birthdays
 from .cadence_calls import cadence_calls
 from .care_sms import care_sms
 from .context import Context, make_context
-from .holidays import holidays
+from .holidays import LOOKAHEAD, holidays
 from .immediate_sms import immediate_sms
 from .key_dates import key_dates
 from .persistence import persistence
@@ -77,10 +78,11 @@ def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
     Sorted by day, then promises first, rank, class A→D and most overdue.
     """
     ctx = make_context(book, rules, today, days, clients)
+    findings = schedule_findings(book, ctx.cal, ctx.today.date(), (ctx.end + LOOKAHEAD).date())
     frames = [f for f in (family(ctx) for family in FAMILIES) if not f.empty]
     if not frames:
         empty = pd.DataFrame(columns=TASK_COLUMNS)
-        return Plan(empty, empty)
+        return Plan(empty, empty, findings)
     tasks = pd.concat(frames, ignore_index=True)
     tasks["due"] = pd.to_datetime(tasks["due"]).dt.normalize()
     tasks = tasks[tasks["due"] <= ctx.end]
@@ -112,7 +114,7 @@ def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
     if messages is not None:
         tasks["sms"] = drafts(tasks, info, messages, rules["office_address"])
     extra = [c for c in ("kinds", "holiday", "who", "type", "event") if c in tasks]
-    return Plan(tasks[TASK_COLUMNS + extra].reset_index(drop=True), planned.unplanned)
+    return Plan(tasks[TASK_COLUMNS + extra].reset_index(drop=True), planned.unplanned, findings)
 
 
 def is_mobile(phone: pd.Series) -> pd.Series:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import vocab
 from ..analysis import analyse
-from ..calendar import WorkCalendar, calendar_for, lunar_label, occurrences
+from ..calendar import WorkCalendar, calendar_for, holiday_rows, lunar_label, occurrences
 from ..frames import plain_index
 from ..records import Book
 from ..rules import Rules
@@ -63,7 +63,8 @@ def make_context(book: Book, rules: Rules, today: date, days: int,
     clients = clients if clients is not None else analyse(book, rules, today)
     last_ts = plain_index(contacts[reached(contacts)].groupby("client_id")["date"].max())
     return Context(book, rules, today_ts, end, clients, contacts,
-                   calendar_for(today - timedelta(days=60), end.date() + timedelta(days=120)), last_ts)
+                   calendar_for(today - timedelta(days=60), end.date() + timedelta(days=120),
+                                holiday_rows(book)), last_ts)
 
 
 def _values(value):

@@ -10,16 +10,38 @@ import pandas as pd
 from .. import vocab
 from .context import DAY, Context, task_frame
 
+# Holidays this far past the window are looked at, so a missed slot can still be re-planned
+# and the planning window "reaches" the year of a holiday this close.
+LOOKAHEAD = pd.Timedelta(days=60)
+COVERAGE_DAYS = pd.Timedelta(days=7)
+
+
+def covered(ctx: Context, first: pd.Timestamp) -> tuple[pd.Index, pd.Index]:
+    """Clients already covered for the holiday starting `first`: (visited, greeted).
+
+    A 节日 touch in the week before the holiday (团队汇总's coverage window) that was not
+    unanswered counts; an A client needs it to be a visit. A visit logged early (a slot
+    done, or done another day) is therefore never planned again when a missed slot is
+    re-planned.
+    """
+    log = ctx.contacts
+    festive = log[(log["purpose"] == vocab.HOLIDAY) & ~log["outcome"].isin(vocab.NOT_REACHED)
+                  & (log["date"] >= first - COVERAGE_DAYS) & (log["date"] < first)]
+    visited = festive.loc[festive["channel"] == vocab.VISIT, "client_id"]
+    return pd.Index(visited.unique()), pd.Index(festive["client_id"].unique())
+
 
 def holidays(ctx: Context) -> pd.DataFrame:
     cl = ctx.active
     n_days = ctx.rules["holiday_visit_workdays"]
-    horizon = ctx.end + pd.Timedelta(days=60)
+    horizon = ctx.end + LOOKAHEAD
     parts = []
     order = cl.sort_values(["agent"]).groupby("agent", sort=False, dropna=False).cumcount()
     for name, first in ctx.cal.holiday_starts(ctx.rules["holidays"], ctx.today.date(), horizon.date()):
         eve = pd.Timestamp(first) - DAY
-        a = cl[cl["client_class"] == "A"]
+        visited, greeted = covered(ctx, pd.Timestamp(first))
+        cl_left = cl[~cl.index.isin(greeted)]
+        a = cl[(cl["client_class"] == "A") & ~cl.index.isin(visited)]
         visit_days = [pd.Timestamp(d) for d in ctx.cal.working_days_before(first, n_days)]
         slot = order.reindex(a.index) % len(visit_days)
         when = [visit_days[i] for i in slot]
@@ -31,11 +53,11 @@ def holidays(ctx: Context) -> pd.DataFrame:
         parts.append(task_frame(a.index, when, vocab.HOLIDAY_WISH,
                                 f"{name}节前带礼品拜访", vocab.VISIT,
                                 f"节假日全覆盖: A类{name}前{n_days}个工作日内拜访", holiday=name))
-        b = cl[cl["client_class"] == "B"]
+        b = cl_left[cl_left["client_class"] == "B"]
         call_day = pd.Timestamp(ctx.cal.on_or_before(eve.date()))
         parts.append(task_frame(b.index, call_day, vocab.HOLIDAY_WISH, f"{name}问候电话", vocab.PHONE,
                                 f"节假日全覆盖: B类{name}前电话问候", holiday=name))
-        cd = cl[cl["client_class"].isin(["C", "D"])]
+        cd = cl_left[cl_left["client_class"].isin(["C", "D"])]
         parts.append(task_frame(cd.index, eve, vocab.HOLIDAY_WISH, f"发送{name}祝福短信", vocab.SMS,
                                 f"节假日全覆盖: C/D类{name}前一天短信", holiday=name))
     if not parts:
