@@ -49,3 +49,14 @@ def test_the_rules_guide_names_every_rule_and_every_task_kind():
 def test_readme_and_docs_stand_alone():
     for path in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
         assert "../shared" not in path.read_text(encoding="utf-8"), path
+
+
+def test_the_rules_guide_states_each_numeric_rule_range():
+    from xlcrm.core.rules import RULE_DESCS
+
+    guide = (ROOT / "docs" / "规则说明.md").read_text(encoding="utf-8")
+    for desc in RULE_DESCS:
+        bounds = getattr(desc.convert, "range", None)
+        if bounds is not None:
+            line = next(ln for ln in guide.splitlines() if ln.startswith(f"| {desc.key} |"))
+            assert f"| {bounds[0]}–{bounds[1]} |" in line, line

@@ -185,12 +185,13 @@ def _move_row(row: etree._Element, number: int) -> None:
 
 
 def render_sheet(xml: str, rows: Sequence[Sequence[Any]], width: int, totals: bool = False,
-                 used: int = 0) -> str:
+                 used: int = 0, heights: Sequence[float | None] = ()) -> str:
     """The sheet's XML with its data rows replaced; row 1 (header, selector) is kept.
 
     With `totals` the row after the old data (a table's totals row, switched on in
     Excel) moves below the new data instead of being overwritten. `used` widens the
-    `<dimension>` to a column written afterwards (the N1 stamp).
+    `<dimension>` to a column written afterwards (the N1 stamp). `heights` gives a row
+    height in points where wrapped text needs more than one line.
     """
     root = _parse(xml)
     sheet_data = root.find(f"{NS_MAIN}sheetData")
@@ -222,7 +223,9 @@ def render_sheet(xml: str, rows: Sequence[Sequence[Any]], width: int, totals: bo
     out = []
     for i, row in enumerate(rows, start=2):
         cells = "".join(_cell(f"{letters[j]}{i}", v, styles.get(j)) for j, v in enumerate(row))
-        out.append(f'<row r="{i}">{cells}</row>')
+        height = heights[i - 2] if i - 2 < len(heights) else None
+        size = f' ht="{height:g}" customHeight="1"' if height else ""
+        out.append(f'<row r="{i}"{size}>{cells}</row>')
     data = "".join(out)
     if prefix:
         data = re.sub(r"<(/?)(row|c|v|is|t)\b", lambda m: f"<{m.group(1)}{prefix}{m.group(2)}", data)
@@ -614,7 +617,8 @@ def owned_parts_replaced(zf: zipfile.ZipFile, contents: dict[str, Sequence[Seque
             sheet_xml, tables[table] = migrate_header(sheet_xml, table_xml, sheet)
         stamped = stamp is not None and sheet.key == "my_tasks"
         xml = render_sheet(sheet_xml, rows, width, totals,
-                           used=schema.SELECTOR_COL + 2 if stamped else 0)
+                           used=schema.SELECTOR_COL + 2 if stamped else 0,
+                           heights=schema.row_heights(sheet, rows))
         if stamp is not None:
             xml = stamp_sheet(xml, sheet, stamp)
         replaced[part] = xml.encode("utf-8")

@@ -9,9 +9,7 @@ landscape, header rows repeated, fit to width) as well as for screen.
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -34,6 +32,7 @@ from ..core.weekly import (
 )
 from . import schema
 from .package import remove_stale_temps, workbook_lock, write_atomic
+from .schema import LINE_HEIGHT, wrapped_lines
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -113,20 +112,6 @@ class Sheet:
     def empty(self, text: str = "本周没有此类事项") -> None:
         self.ws.merge_range(self.row, 0, self.row, self.width - 1, text, self.book.muted)
         self.row += 1
-
-
-LINE_HEIGHT = 15
-CJK_WIDTH = 1.8  # a Chinese character in column-width units (Excel ~2, LibreOffice ~1.5)
-
-
-def wrapped_lines(text: str, width: float) -> int:
-    """Lines `text` takes in a wrapped column `width` characters wide (CJK counts 2)."""
-    total = 0
-    usable = max(width - 1.5, 1)
-    for part in text.split("\n"):
-        w = sum(CJK_WIDTH if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
-        total += max(1, math.ceil(w / usable))
-    return total
 
 
 def _escape_hf(text: str) -> str:

@@ -16,7 +16,11 @@ Column kinds:
 
 from __future__ import annotations
 
+import math
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from openpyxl.utils import get_column_letter
 
@@ -421,4 +425,34 @@ def import_aliases(target: str) -> dict[str, str]:
     for key, names in IMPORT_SYNONYMS[target].items():
         for alias in names:
             out.setdefault(normalise_header(alias), key)
+    return out
+
+
+# Layout of wrapped text: the columns that wrap (template and refresh alike) and how many
+# lines a text takes, so rows get a height that shows it all (Excel does not grow a row
+# for wrapped text it did not type itself).
+WRAPPED_KEYS = frozenset({"sms", "body", "reason", "class_reason", "next_task", "task"})
+LINE_HEIGHT = 15
+CJK_WIDTH = 1.8  # a Chinese character in column-width units (Excel ~2, LibreOffice ~1.5)
+MAX_LINES = 12  # a very long draft scrolls in its cell rather than making a page-high row
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines `text` takes in a wrapped column `width` characters wide (CJK counts 2)."""
+    total = 0
+    usable = max(width - 1.5, 1)
+    for part in text.split("\n"):
+        w = sum(CJK_WIDTH if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
+        total += max(1, math.ceil(w / usable))
+    return total
+
+
+def row_heights(sheet: Sheet, rows: Sequence[Sequence[Any]]) -> list[float | None]:
+    """Row heights (points) for rows of `sheet`: None where one line is enough."""
+    wrapped = [(j, c.width) for j, c in enumerate(sheet.columns) if c.key in WRAPPED_KEYS]
+    out: list[float | None] = []
+    for row in rows:
+        lines = max((wrapped_lines(row[j], w) for j, w in wrapped
+                     if j < len(row) and isinstance(row[j], str) and row[j]), default=1)
+        out.append(LINE_HEIGHT * min(lines, MAX_LINES) if lines > 1 else None)
     return out

@@ -57,7 +57,7 @@ class Formats:
             return self.datetime if (sheet.key, col.key) == ("contacts", "date") else self.date
         if col.kind == "phone":
             return self.text
-        if col.key in ("sms", "body", "reason", "class_reason", "next_task", "task"):
+        if col.key in schema.WRAPPED_KEYS:
             return self.wrap
         if (sheet.key, col.key) == ("board", "completeness"):
             return self.percent
