@@ -37,7 +37,7 @@ def client(cid: str, **kw) -> dict:
 
 
 def sheet_rows(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, rules=None,
-               templates=None, handovers=(), profiles=()) -> dict[str, list[tuple]]:
+               templates=None, handovers=(), profiles=(), key_persons=(), activities=()) -> dict[str, list[tuple]]:
     """Rows by sheet key from dicts; 规则 and 短信模板 only when given."""
     data = {
         "clients": rows(schema.CLIENTS, list(clients)),
@@ -47,6 +47,8 @@ def sheet_rows(clients=(), contacts=(), referrals=(), key_dates=(), agents=None,
         "agents": rows(schema.AGENTS, list(AGENTS if agents is None else agents)),
         "handovers": rows(schema.HANDOVERS, list(handovers)),
         "profiles": rows(schema.PROFILES, list(profiles)),
+        "key_persons": rows(schema.KEY_PERSONS, list(key_persons)),
+        "activities": rows(schema.ACTIVITIES, list(activities)),
     }
     if rules is not None:
         data["rules"] = rules
@@ -99,13 +101,13 @@ def sample_path(tmp_path_factory) -> Path:
 
 
 def book_of(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, rules=None, templates=None,
-            handovers=(), profiles=()):
+            handovers=(), profiles=(), key_persons=(), activities=()):
     """A Book built in memory through the loader's own row reader (no file)."""
     from xlcrm.io.loader import new_book, read_sheet
     from xlcrm.io.template import default_rows
 
     data = default_rows() | sheet_rows(clients, contacts, referrals, key_dates, agents, rules, templates,
-                                       handovers, profiles)
+                                       handovers, profiles, key_persons, activities)
     frames, letters = {}, {}
     for sheet in schema.USER_SHEETS:
         raw = [[c.zh for c in sheet.columns]] + [list(r) for r in data[sheet.key]]

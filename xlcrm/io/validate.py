@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from ..core import vocab
 from ..core.frames import client_table, lookup
 from ..core.handover import awaiting_handover, current_agents
 from ..core.records import Book, Finding
@@ -44,7 +45,8 @@ def check_required(book: Book) -> list[Finding]:
 
 def check_duplicate_ids(book: Book) -> list[Finding]:
     out: list[Finding] = []
-    for key, col in (("clients", "client_id"), ("referrals", "referral_id"), ("agents", "agent")):
+    for key, col in (("clients", "client_id"), ("referrals", "referral_id"), ("agents", "agent"),
+                     ("activities", "activity_id")):
         frame = book.frames[key]
         if frame.empty:
             continue
@@ -76,7 +78,7 @@ def check_client_refs(book: Book) -> list[Finding]:
     known = set(book.clients["client_id"].dropna())
     out: list[Finding] = []
     for key, col in (("contacts", "client_id"), ("key_dates", "client_id"),
-                     ("referrals", "referrer_id"), ("referrals", "referred_client_id")):
+                     ("referrals", "referrer_id"), ("referrals", "referred_client_id"), ("key_persons", "client_id")):
         frame = book.frames[key]
         if frame.empty:
             continue
@@ -124,6 +126,53 @@ def check_duplicate_mobiles(book: Book) -> list[Finding]:
     return out
 
 
+def check_key_persons(book: Book) -> list[Finding]:
+    """关键人: one person once per account; an A/D needs a 态度 (or nobody knows whether to
+    win them over); a 跟进记录 关键人 should name a key person of that account."""
+    kp = book.key_persons
+    out: list[Finding] = []
+    if kp.empty:
+        return out
+    sheet = book.sheet_name("key_persons")
+    named = kp[kp["client_id"].notna() & kp["name"].notna()]
+    dup = named.duplicated(["client_id", "name"], keep="first")
+    for cid, name, row in zip(named.loc[dup, "client_id"], named.loc[dup, "name"], named.loc[dup, "_row"],
+                              strict=True):
+        out.append(Finding(sheet, cell_of(book, "key_persons", "name", row),
+                           f"客户 '{cid}' 的关键人 '{name}' 重复登记,只用第一行", "warning", "duplicate-key-person",
+                           "name"))
+    blank = named["role"].isin(vocab.KP_DECISION_ROLES) & named["attitude"].isna()
+    for name, row in zip(named.loc[blank, "name"], named.loc[blank, "_row"], strict=True):
+        out.append(Finding(sheet, cell_of(book, "key_persons", "attitude", row),
+                           f"关键人 '{name}' 是A/D角色但没有填态度,无法判断是否需要争取", "warning",
+                           "attitude-missing", "attitude"))
+    c = book.contacts
+    if "key_person" in book.letters.get("contacts", {}) and not c.empty:
+        known = set(zip(named["client_id"], named["name"], strict=True))
+        c = c[c["key_person"].notna()]
+        for cid, name, row in zip(c["client_id"].astype(object), c["key_person"], c["_row"], strict=True):
+            if (cid, name) not in known:
+                out.append(Finding(book.sheet_name("contacts"), cell_of(book, "contacts", "key_person", row),
+                                   f"关键人 '{name}' 不是客户 '{cid}' 在「{sheet}」表中的关键人", "warning",
+                                   "key-person-unknown", "key_person"))
+    return out
+
+
+def check_activities(book: Book) -> list[Finding]:
+    acts = book.activities
+    out: list[Finding] = []
+    for text, row in zip(acts["classes"], acts["_row"], strict=True):
+        if not isinstance(text, str):
+            continue
+        letters = [ch for ch in text.upper() if ch.isalnum()]
+        bad = [ch for ch in letters if ch not in vocab.CLASSES]
+        if bad or not letters:
+            out.append(Finding(book.sheet_name("activities"), cell_of(book, "activities", "classes", row),
+                               f"对象类别 '{text}' 应为 A/B/C/D,如 A,B(留空为全部客户)", "error", "classes-invalid",
+                               "classes"))
+    return out
+
+
 def check_handovers(book: Book) -> list[Finding]:
     """交接 rows name known agents and clients; clients of a departed agent need a handover."""
     out: list[Finding] = []
@@ -163,6 +212,7 @@ CHECKS: tuple[Callable[[Book], list[Finding]], ...] = (
     check_required, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
     check_duplicate_mobiles,
     check_handovers,
+    check_key_persons, check_activities,
 )
 
 
