@@ -418,3 +418,71 @@ def test_refreshing_a_workbook_from_before_the_new_board_columns_widens_its_tabl
     assert table.ref == f"A1:{schema.column_letter_of(schema.BOARD, schema.BOARD.keys[-1])}2"
     assert [c.value for c in ws[1]] == headers
     assert [c.value for c in ws[2]][-2:] == ["1人: A1", "是: 只有1位关键人"]
+
+
+# --- 任务编号 and the daily loop -----------------------------------------------------------
+
+def test_task_ids_tell_apart_key_persons_and_activities_and_keep_old_numbers():
+    import hashlib
+
+    from xlcrm.core.loop import task_id
+    due = date(2026, 11, 23)
+    assert task_id("K1", "争取关键人", due, "绕群") != task_id("K1", "争取关键人", due, "管学军")
+    assert task_id("K1", "活动邀请", due, "HD001") != task_id("K1", "活动邀请", due, "HD002")
+    # A task without a ref keeps the number it had before refs existed (already in 跟进记录).
+    old = "维护电话-" + hashlib.blake2b(b"K1|\xe7\xbb\xb4\xe6\x8a\xa4\xe7\x94\xb5\xe8\xaf\x9d|2026-11-23",
+                                     digest_size=6).hexdigest()
+    assert task_id("K1", "维护电话", due) == task_id("K1", "维护电话", due, "") == old
+
+
+def test_two_activities_on_one_day_are_two_invitations_with_two_numbers():
+    from xlcrm.core.loop import with_task_ids
+    from xlcrm.core.tasks.activities import activities
+    from xlcrm.core.tasks.context import make_context
+    book = book_of(clients=[client("K1", class_override="B")],
+                   activities=[activity(date(2026, 11, 30), classes="B", activity_id="HD001"),
+                               activity(date(2026, 11, 30), classes="B", activity_id="HD002", name="亲子手工DIY")])
+    asked = activities(make_context(book, DEFAULT_RULES, TODAY, 7, analyse(book, DEFAULT_RULES, TODAY)))
+    assert sorted(asked["ref"]) == ["HD001", "HD002"]
+    assert with_task_ids(asked)["task_id"].nunique() == 2  # same client, kind and day: two numbers
+    inv = of(tasks(book), vocab.ACTIVITY_INVITATION)
+    assert len(inv) == 1 and inv["task"].iloc[0].count("邀请参加") == 2  # the plan: one call naming both
+
+
+def test_two_key_persons_are_two_tasks_and_a_tick_logs_who(tmp_path):
+    path = make_workbook(tmp_path / "book.xlsx", clients=[client("K1", class_override="B", **ACCOUNT)],
+                         key_persons=[person("绕群", "D", "反对者", title="科技部总经理", phone="13952700003"),
+                                      person("管学军", "D", "中立者", title="办公室主任", phone="13952700002")])
+    assert run_cli("refresh", path, "--agent", "张伟", "--today", "2026-11-23").returncode == 0
+    wb = openpyxl.load_workbook(path)
+    ws = wb["我的任务"]
+    header = [c.value for c in ws[1]]
+    col = {h: j + 1 for j, h in enumerate(header) if h}
+    rows = [r for r in range(2, ws.max_row + 1) if str(ws.cell(r, col["任务"]).value or "").startswith("争取关键人")]
+    assert {ws.cell(r, col["姓名"]).value for r in rows} == {"绕群", "管学军"}
+    assert len({ws.cell(r, col["任务编号"]).value for r in rows}) == 2  # two numbers
+    for r in rows:
+        ws.cell(r, col["完成"]).value = "是"
+    wb.save(path)
+    result = run_cli("refresh", path, "--agent", "张伟", "--today", "2026-11-23")
+    assert result.returncode == 0 and "记录了 2 次联系" in result.stdout, result.stdout + result.stderr
+    ws = openpyxl.load_workbook(path)["跟进记录"]
+    values = list(ws.iter_rows(values_only=True))
+    logged = [dict(zip(values[0], r, strict=False)) for r in values[1:] if any(r)]
+    assert sorted(r["关键人"] for r in logged) == ["管学军", "绕群"]
+    assert {r["事由"] for r in logged} == {vocab.KEY_PERSON_TOUCH} and all(r["客户编号"] == "K1" for r in logged)
+    ws = openpyxl.load_workbook(path)["我的任务"]
+    assert not any(str(c.value or "").startswith("争取关键人") for c in ws["F"])  # both won over for 30 days
+
+
+def test_without_a_key_person_column_the_name_goes_into_notes_and_is_read_back():
+    from xlcrm.core.loop import fold_key_person, key_person_of
+    touches = pd.DataFrame({"client_id": ["K1", "K1"], "notes": [None, "约了下周"], "key_person": ["绕群", None]})
+    folded = fold_key_person(touches)
+    assert folded["notes"].tolist() == ["关键人: 绕群", "约了下周"] and folded["key_person"].isna().all()
+    assert key_person_of(folded).tolist()[0] == "绕群"
+    # … and 争取关键人 counts that touch: no task for 30 days.
+    book = book_of(clients=[client("K1", class_override="B", **ACCOUNT)],
+                   key_persons=[person("绕群", "D", "反对者")],
+                   contacts=[touch("K1", datetime(2026, 11, 20, 10), notes="关键人: 绕群；谈了方案")])
+    assert of(tasks(book), vocab.WIN_KEY_PERSON).empty
