@@ -486,3 +486,29 @@ def test_without_a_key_person_column_the_name_goes_into_notes_and_is_read_back()
                    key_persons=[person("绕群", "D", "反对者")],
                    contacts=[touch("K1", datetime(2026, 11, 20, 10), notes="关键人: 绕群；谈了方案")])
     assert of(tasks(book), vocab.WIN_KEY_PERSON).empty
+
+
+def test_bad_key_person_and_activity_rows_are_left_out_never_a_traceback(tmp_path):
+    """issue 12's promise for the new sheets: `Sheet!Cell: message`, the bad row left out."""
+    path = make_workbook(
+        tmp_path / "wb.xlsx", clients=[client("K1", class_override="B", **ACCOUNT)],
+        key_persons=[person(None, "D", "反对者"), person("绕群", "X", "很反对", birthday="13-45"),
+                     person("管学军", "D", "中立者")],
+        activities=[activity("2026-13-01", activity_id="HD1"), activity(date(2026, 11, 28), classes="B,X", activity_id="HD2"),
+                    activity(date(2026, 11, 29), classes="B", activity_id="HD3", name="=HYPERLINK(\"x\")")])
+    result = run_cli("validate", path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1 and "Traceback" not in out
+    for cell in ("关键人!B2", "关键人!D3", "关键人!E3", "关键人!I3", "活动!C2", "活动!D3"):
+        assert f"{cell}: " in out, f"missing {cell} in\n{out}"
+    result = run_cli("refresh", path, "--agent", "张伟", "--today", "2026-11-23")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "另有" in result.stdout  # the rows left out are counted
+    ws = openpyxl.load_workbook(path)["我的任务"]
+    tasks_text = [str(c.value) for c in ws["F"][1:] if c.value]
+    invitations = [t for t in tasks_text if "邀请参加" in t]
+    assert sum(t.count("邀请参加") for t in tasks_text) == 1  # only HD3 (a merged call would name both)
+    assert "=HYPERLINK" in invitations[0]  # its name stays text
+    assert ws["F2"].data_type != "f" and all(c.data_type != "f" for c in ws["F"])
+    won = [t for t in tasks_text if t.startswith("争取关键人")]
+    assert len(won) == 1 and "管学军" in won[0]  # no name: left out; 绕群's bad role: not an A/D

@@ -17,6 +17,7 @@ from ..core import vocab
 from ..core.frames import client_table, lookup
 from ..core.handover import awaiting_handover, current_agents
 from ..core.records import Book, Finding
+from ..core.tasks.activities import target_classes
 from . import schema
 from .loader import cell_of
 from .phones import mobile_key
@@ -162,14 +163,10 @@ def check_activities(book: Book) -> list[Finding]:
     acts = book.activities
     out: list[Finding] = []
     for text, row in zip(acts["classes"], acts["_row"], strict=True):
-        if not isinstance(text, str):
-            continue
-        letters = [ch for ch in text.upper() if ch.isalnum()]
-        bad = [ch for ch in letters if ch not in vocab.CLASSES]
-        if bad or not letters:
+        if target_classes(text) is None:
             out.append(Finding(book.sheet_name("activities"), cell_of(book, "activities", "classes", row),
-                               f"对象类别 '{text}' 应为 A/B/C/D,如 A,B(留空为全部客户)", "error", "classes-invalid",
-                               "classes"))
+                               f"对象类别 '{text}' 应为 A/B/C/D,如 A,B(留空为全部客户);这个活动不发邀请",
+                               "error", "classes-invalid", "classes"))
     return out
 
 
@@ -242,6 +239,8 @@ def leave_out_bad_rows(book: Book) -> tuple[Book, int]:
         bad = frame[required].isna().any(axis=1)
         if sheet.key == "clients":  # a 姓名 of spaces or of the wrong type is no name
             bad |= ~frame["name"].map(lambda v: isinstance(v, str) and bool(v.strip()))
+        if sheet.key == "activities":  # a 对象类别 that is not A-D would invite the wrong clients
+            bad |= frame["classes"].map(lambda t: target_classes(t) is None)
         if bad.any():
             dropped += int(bad.sum())
             frames[sheet.key] = frame.loc[~bad].reset_index(drop=True)

@@ -15,16 +15,23 @@ from .. import vocab
 from .context import DAY, Context, month_day, task_frame
 
 
-def target_classes(text: object) -> tuple[str, ...]:
-    """`A,B` / `A、B` / `AB` → ("A", "B"); blank → every class; letters outside A-D are ignored."""
-    if not isinstance(text, str) or not text.strip():
+def target_classes(text: object) -> tuple[str, ...] | None:
+    """`A,B` / `A、B` / `AB` / `a b` → ("A", "B"); blank → every class; None when the cell
+    is not a list of A-D (`A,X`, `1`): validate reports it and the activity is left out."""
+    if text is None or (isinstance(text, float) and text != text) or (isinstance(text, str) and not text.strip()):
         return vocab.CLASSES
-    return tuple(c for c in vocab.CLASSES if c in text.upper())
+    if not isinstance(text, str):
+        return None
+    letters = [ch for ch in text.upper() if ch.isalnum()]
+    if not letters or any(ch not in vocab.CLASSES for ch in letters):
+        return None
+    return tuple(c for c in vocab.CLASSES if c in letters)
 
 
 def activities(ctx: Context) -> pd.DataFrame:
     acts = ctx.book.activities
-    acts = acts[acts["activity_id"].notna() & acts["name"].notna() & acts["date"].notna()]
+    acts = acts[acts["activity_id"].notna() & acts["name"].notna() & acts["date"].notna()
+                & acts["classes"].map(lambda t: target_classes(t) is not None)]
     days = ctx.rules["activity_invite_days"]
     acts = acts[(acts["date"].dt.normalize() >= ctx.today)
                 & (acts["date"].dt.normalize() - pd.Timedelta(days=days) <= ctx.end)]
