@@ -512,3 +512,31 @@ def test_bad_key_person_and_activity_rows_are_left_out_never_a_traceback(tmp_pat
     assert ws["F2"].data_type != "f" and all(c.data_type != "f" for c in ws["F"])
     won = [t for t in tasks_text if t.startswith("争取关键人")]
     assert len(won) == 1 and "管学军" in won[0]  # no name: left out; 绕群's bad role: not an A/D
+
+
+@pytest.mark.parametrize("key,value", [("关键人跟进天数", 0), ("关键人跟进天数", "inf"), ("活动邀请提前天数", 1e9),
+                                       ("活动邀请提前天数", -3), ("转介绍请求间隔天数", "1e400"), ("转介绍请求间隔天数", 2.5),
+                                       ("周末短信类别", "A,X"), ("周末短信类别", 7)])
+def test_new_rules_have_ranges_like_the_others(key, value):
+    from xlcrm.core.rules import RULE_BY_NAME
+    frame = pd.DataFrame({"key": [key], "value": [value], "_row": [31]})
+    r, findings = read_rules(frame)
+    desc = RULE_BY_NAME[key]
+    assert r[desc.alias] == desc.default
+    assert [(f.cell, f.code, f.field) for f in findings] in ([("B31", "rule-out-of-range", desc.alias)],
+                                                            [("B31", "rule-invalid", desc.alias)])
+    assert hasattr(desc.convert, "range")
+
+
+@pytest.mark.parametrize("kind", [vocab.WIN_KEY_PERSON, vocab.KEY_PERSON_BIRTHDAY, vocab.ACTIVITY_INVITATION,
+                                  vocab.ASK_REFERRAL, vocab.WEEKEND_SMS])
+def test_every_new_template_renders_in_the_bounded_sandbox(kind):
+    """As staff keep them in 短信模板 (not the shipped copies): each variant through the bounded env."""
+    from xlcrm.core.messages import variables, variants
+    for body in variants(DEFAULT_TEMPLATES[kind]):
+        edited = body + "——"  # no longer the shipped text: compiled and rendered with every bound
+        m = Messages({kind: [edited]}, rows={kind: 9})
+        values = variables("华山", "男", "张伟", date(2026, 11, 23), "江淮财产保险")
+        values |= {"称呼": "华总", "活动": "年末客户答谢晚宴", "地点": "凯瑞大酒店", "活动日期": "11月28日"}
+        text = m.render(kind, values)
+        assert m.findings == [] and text.endswith("——") and "华总" in text and "{{" not in text

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from xlcrm.core.analysis import analyse
 from xlcrm.core.board import board
-from xlcrm.core.messages import Messages
-from xlcrm.core.rules import DEFAULT_RULES
+from xlcrm.core.messages import DEFAULT_TEMPLATES, Messages
+from xlcrm.core.rules import DEFAULT_RULES, RULE_DESCS
 from xlcrm.core.tasks import next_actions
 from xlcrm.core.weekly import agent_weeks, team_summary, weekly_plan
 from xlcrm.doors.refresh import frame_rows
@@ -94,7 +94,8 @@ def garbage_rules_and_templates(draw_rules, draw_templates):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sheet_rows(schema.CLIENTS, 4), sheet_rows(schema.CONTACTS, 6),
-       st.lists(rule_value, min_size=27, max_size=27), st.lists(template_body, min_size=17, max_size=17))
+       st.lists(rule_value, min_size=len(RULE_DESCS), max_size=len(RULE_DESCS)),
+       st.lists(template_body, min_size=len(DEFAULT_TEMPLATES), max_size=len(DEFAULT_TEMPLATES)))
 def test_garbage_rules_and_templates_never_raise(clients, contacts, rule_values, bodies):
     """规则 and 短信模板 values of any kind: validate, refresh and weekly still run, in bounded time."""
     import time
