@@ -540,3 +540,13 @@ def test_every_new_template_renders_in_the_bounded_sandbox(kind):
         values |= {"称呼": "华总", "活动": "年末客户答谢晚宴", "地点": "凯瑞大酒店", "活动日期": "11月28日"}
         text = m.render(kind, values)
         assert m.findings == [] and text.endswith("——") and "华总" in text and "{{" not in text
+
+
+def test_a_merged_row_keeps_its_top_tasks_own_number():
+    from xlcrm.core.loop import task_id, with_task_ids
+    book = book_of(clients=[client("K1", class_override="B")],
+                   contacts=[touch("K1", datetime(2026, 11, 10, 10), promised_date=date(2026, 11, 20))])
+    row = with_task_ids(tasks(book))
+    row = row[row["client_id"] == "K1"].iloc[0]
+    assert row["kinds"].startswith("承诺反馈、维护电话") and row["due"].date() == date(2026, 11, 13)  # the call's
+    assert row["task_id"] == task_id("K1", "承诺反馈", date(2026, 11, 20))  # … but the promise's number

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import vocab
+from .loop import with_task_ids
 from .rules import Rules
 
 _CLASS_ORDER = {c: i for i, c in enumerate(vocab.CLASSES)}
@@ -92,6 +93,10 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
     if not dup.any():
         return tasks
     single, multi = tasks[~dup], tasks[dup]
+    # The merged row keeps its top task's own 任务编号 (made from that task's kind, due
+    # date and ref, not from the joined row's earliest due date), so a tick on it closes
+    # that task on the next refresh.
+    multi = with_task_ids(multi)
     rows = []
     for _key, group in multi.groupby(keys, sort=False, dropna=False):
         first = group.iloc[0].copy()
