@@ -37,7 +37,8 @@ def client(cid: str, **kw) -> dict:
 
 
 def sheet_rows(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, rules=None,
-               templates=None, handovers=(), profiles=(), holidays=()) -> dict[str, list[tuple]]:
+               templates=None, handovers=(), profiles=(), key_persons=(), activities=(),
+               holidays=()) -> dict[str, list[tuple]]:
     """Rows by sheet key from dicts; 规则 and 短信模板 only when given."""
     data = {
         "clients": rows(schema.CLIENTS, list(clients)),
@@ -47,6 +48,8 @@ def sheet_rows(clients=(), contacts=(), referrals=(), key_dates=(), agents=None,
         "agents": rows(schema.AGENTS, list(AGENTS if agents is None else agents)),
         "handovers": rows(schema.HANDOVERS, list(handovers)),
         "profiles": rows(schema.PROFILES, list(profiles)),
+        "key_persons": rows(schema.KEY_PERSONS, list(key_persons)),
+        "activities": rows(schema.ACTIVITIES, list(activities)),
         "holidays": rows(schema.HOLIDAYS, list(holidays)),
     }
     if rules is not None:
@@ -100,13 +103,13 @@ def sample_path(tmp_path_factory) -> Path:
 
 
 def book_of(clients=(), contacts=(), referrals=(), key_dates=(), agents=None, rules=None, templates=None,
-            handovers=(), profiles=(), holidays=()):
+            handovers=(), profiles=(), key_persons=(), activities=(), holidays=()):
     """A Book built in memory through the loader's own row reader (no file)."""
     from xlcrm.io.loader import new_book, read_sheet
     from xlcrm.io.template import default_rows
 
     data = default_rows() | sheet_rows(clients, contacts, referrals, key_dates, agents, rules, templates,
-                                       handovers, profiles, holidays)
+                                       handovers, profiles, key_persons, activities, holidays)
     frames, letters = {}, {}
     for sheet in schema.USER_SHEETS:
         raw = [[c.zh for c in sheet.columns]] + [list(r) for r in data[sheet.key]]

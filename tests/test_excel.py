@@ -37,7 +37,8 @@ def refreshed(tmp_path_factory, sample_path):
     agent = openpyxl.load_workbook(path, read_only=True)["顾问"]["A2"].value
     assert run_cli("refresh", path, "--agent", agent, "--today", "2026-11-23").returncode == 0
     board = {r[0]: r for r in openpyxl.load_workbook(path)["客户看板"].iter_rows(min_row=2, values_only=True)}
-    ranges = {s: xlwings_shaped(path, s) for s in ("客户", "转介绍", "跟进记录", "关怀日期", "规则", "交接", "客户档案")}
+    ranges = {s: xlwings_shaped(path, s) for s in ("客户", "转介绍", "跟进记录", "关怀日期", "规则", "交接", "客户档案",
+                                                   "活动", "关键人")}
     return path, agent, board, ranges
 
 
@@ -61,7 +62,7 @@ def test_udf_class_and_status_match_the_cli(refreshed):
 def test_udf_next_matches_the_cli(refreshed):
     _, _, board, r = refreshed
     steps = column(udfs.crm_next(r["客户"], r["转介绍"], r["跟进记录"], datetime(2026, 11, 23), r["关怀日期"],
-                                 r["规则"], r["交接"], r["客户档案"]))
+                                 r["规则"], r["交接"], r["客户档案"], r["活动"], r["关键人"]))
     ids = [row[0] for row in r["客户"][1:]]
     checked = 0
     for cid, step in zip(ids, steps, strict=True):

@@ -472,6 +472,8 @@ def test_every_written_file_reads_the_same_everywhere(tmp_path):
     sample = tmp_path / "sample.xlsx"
     assert run_cli("sample", sample, "--clients", "40", "--agents", "2", "--today", "2026-11-23").returncode == 0
     agent = openpyxl.load_workbook(sample, read_only=True)["顾问"]["A2"].value
+    kept = openpyxl.load_workbook(sample, read_only=True)
+    assert kept["关键人"].max_row > 10 and kept["活动"].max_row > 3  # the new sheets are in the check too
     assert run_cli("refresh", sample, "--agent", agent, "--today", "2026-11-23").returncode == 0
     made += [sample, tmp_path / "sample.bak.xlsx"]
     assert run_cli("weekly", sample, "--out", tmp_path / "out", "--today", "2026-11-23", "-q").returncode == 0

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from xlcrm.core.analysis import analyse
 from xlcrm.core.board import board
-from xlcrm.core.messages import Messages
-from xlcrm.core.rules import DEFAULT_RULES
+from xlcrm.core.messages import DEFAULT_TEMPLATES, Messages
+from xlcrm.core.rules import DEFAULT_RULES, RULE_DESCS
 from xlcrm.core.tasks import next_actions
 from xlcrm.core.weekly import agent_weeks, team_summary, weekly_plan
 from xlcrm.doors.refresh import frame_rows
@@ -24,7 +24,7 @@ from xlcrm.io.validate import validate
 cell = st.one_of(
     st.none(), st.just(""), st.text(max_size=8), st.sampled_from(["=1+1", "+86", "-", "@x", "2024/3/5", "3月15日",
                                                                   "2024-13-01", "K1", "K2", "张伟", "是", "A", "农历",
-                                                                  "成交", "流失", "电话", "短信", "投诉", "新推荐", "已成交"]),
+                                                                  "成交", "流失", "电话", "短信", "投诉", "新推荐", "已成交", "D", "中立者", "反对者"]),
     st.integers(-5, 50000), st.floats(allow_nan=True, allow_infinity=True),
     st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2100, 1, 1)),
     st.dates(min_value=date(1900, 3, 1), max_value=date(2100, 1, 1)), st.booleans(),
@@ -38,10 +38,12 @@ def sheet_rows(sheet, n):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sheet_rows(schema.CLIENTS, 5), sheet_rows(schema.CONTACTS, 8), sheet_rows(schema.REFERRALS, 3),
        sheet_rows(schema.KEY_DATES, 3), sheet_rows(schema.HANDOVERS, 3), sheet_rows(schema.PROFILES, 3),
-       sheet_rows(schema.HOLIDAYS, 4))
-def test_garbage_cells_never_raise(clients, contacts, referrals, key_dates, handovers, profiles, holidays):
+       sheet_rows(schema.KEY_PERSONS, 3), sheet_rows(schema.ACTIVITIES, 2), sheet_rows(schema.HOLIDAYS, 4))
+def test_garbage_cells_never_raise(clients, contacts, referrals, key_dates, handovers, profiles, key_persons,
+                                   activities, holidays):
     data = {"clients": clients, "contacts": contacts, "referrals": referrals, "key_dates": key_dates,
-            "handovers": handovers, "profiles": profiles, "holidays": holidays,
+            "handovers": handovers, "profiles": profiles, "key_persons": key_persons, "activities": activities,
+            "holidays": holidays,
             "agents": [["张伟", None, None, None, None, "是"]], **default_rows()}
     frames, letters, findings = {}, {}, []
     for sheet in schema.USER_SHEETS:
@@ -93,7 +95,8 @@ def garbage_rules_and_templates(draw_rules, draw_templates):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sheet_rows(schema.CLIENTS, 4), sheet_rows(schema.CONTACTS, 6),
-       st.lists(rule_value, min_size=27, max_size=27), st.lists(template_body, min_size=17, max_size=17))
+       st.lists(rule_value, min_size=len(RULE_DESCS), max_size=len(RULE_DESCS)),
+       st.lists(template_body, min_size=len(DEFAULT_TEMPLATES), max_size=len(DEFAULT_TEMPLATES)))
 def test_garbage_rules_and_templates_never_raise(clients, contacts, rule_values, bodies):
     """规则 and 短信模板 values of any kind: validate, refresh and weekly still run, in bounded time."""
     import time

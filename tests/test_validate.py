@@ -8,6 +8,8 @@ from datetime import date
 import openpyxl
 import pytest
 
+from xlcrm.io import schema
+
 from .conftest import client, make_workbook, run_cli
 
 
@@ -66,7 +68,8 @@ def test_missing_sheet_and_missing_required_column(tmp_path):
     code, err = _findings(path)
     assert code == 1
     assert "转介绍: 缺少工作表「转介绍」(Referrals)" in err
-    assert "跟进记录!K1: 缺少必填列「方式」(channel)" in err
+    after_last = openpyxl.utils.cell.get_column_letter(len(schema.CONTACTS.columns) + 1)
+    assert f"跟进记录!{after_last}1: 缺少必填列「方式」(channel)" in err
 
 
 def test_unknown_extra_columns_are_fine(tmp_path):

@@ -68,7 +68,7 @@ def test_files_per_active_agent_and_summary(office):
 def test_agent_plan_has_the_right_tasks_on_the_right_days(office):
     _, folder, _ = office
     sheets = values(folder / "张伟.xlsx")
-    assert list(sheets) == ["本周计划", "本周关怀", "逾期与沉睡", "转介绍跟进", "生日台历", "短信草稿"]
+    assert list(sheets) == ["本周计划", "本周关怀", "逾期与沉睡", "转介绍跟进", "生日台历", "短信草稿", "关键人"]
     plan = sheets["本周计划"]
     assert "张伟" in plan[0][0] and "2026-W48" in plan[0][0]
     rows = [r for r in plan[2:] if r[2]]

@@ -45,4 +45,9 @@ def board(clients: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     fallback = out["next_task"].isna() & clients["active"] & clients["due"].notna()
     out.loc[fallback, "next_task"] = vocab.CADENCE_CALL
     out.loc[fallback, "next_date"] = clients.loc[fallback, "due"]
+    for col in ("referral_grade", "referral_reason", "key_persons", "single_thread"):
+        if col in clients:
+            out[col] = clients[col]
+    if "single_thread" in out:
+        out["single_thread"] = out["single_thread"].where(out["single_thread"] == "", "是: " + out["single_thread"])
     return out.reset_index()

@@ -2,6 +2,8 @@
 
 A kind with several variants gets one chosen per client and month, so the same
 client reads a different wording next month and two clients rarely get the same text.
+A weekly kind (周末短信) picks per client and week instead, so a key client's Saturday
+messages rotate through the variants week after week.
 """
 
 from __future__ import annotations
@@ -19,26 +21,49 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def pick(client_id, when) -> int:
-    """A stable variant number for one client in one month."""
+def pick(client_id, when, kind: str = "") -> int:
+    """A stable variant number for one client in one month; for a weekly kind the client's
+    number plus the week's, so two weeks in a row never read the same (with 2+ variants)."""
+    if kind in vocab.WEEKLY_KINDS:
+        return zlib.crc32(str(client_id).encode()) + pd.Timestamp(when).toordinal() // 7
     return zlib.crc32(f"{client_id}|{when.year}-{when.month}".encode())
 
 
 def drafts(tasks: pd.DataFrame, clients: pd.DataFrame, messages: Messages, address: str = "") -> pd.Series:
-    """SMS drafts for tasks on 短信/微信; empty text for the others."""
+    """SMS drafts for tasks on 短信/微信, and the talk script (话术) of the script kinds
+    (请求转介绍) whatever their channel; empty text for the others.
+
+    Optional task columns: holiday, who, type, event (关怀日期), `salute` (the 称呼 of a
+    key person: 华总), `activity`/`place`/`event_date` (活动邀请).
+    """
     out = pd.Series("", index=tasks.index, dtype=object)
-    sms = tasks[tasks["channel"].isin(vocab.SMS_CHANNELS)]
+    # A call the planner merged (维护电话、请求转介绍) still gets the script of its script kind.
+    kinds = tasks["kinds"].fillna(tasks["kind"]).astype(str) if "kinds" in tasks else tasks["kind"].astype(str)
+    script = pd.Series(None, index=tasks.index, dtype=object)
+    for kind in vocab.SCRIPT_KINDS:
+        script = script.where(script.notna() | ~kinds.str.split("、").map(lambda ks, k=kind: k in ks), kind)
+    sms = tasks[tasks["channel"].isin(vocab.SMS_CHANNELS) | script.notna()]
     if sms.empty:
         return out
+    template = script.where(~tasks["channel"].isin(vocab.SMS_CHANNELS), tasks["kind"])[sms.index]
     gender = lookup(sms["client_id"], clients["gender"])
     company = lookup(sms["client_id"], clients["company"])
-    cols = {c: sms[c] if c in sms else pd.Series("", index=sms.index) for c in ("holiday", "who", "type", "event")}
+    blank = pd.Series("", index=sms.index)
+    cols = {c: sms[c] if c in sms else blank
+            for c in ("holiday", "who", "type", "event", "salute", "activity", "place")}
+    events = sms["event_date"] if "event_date" in sms else pd.Series(pd.NaT, index=sms.index)
     texts = []
-    for cid, kind, name, sex, agent, due, comp, hol, who, typ, event in zip(
-            sms["client_id"], sms["kind"], sms["name"], gender, sms["agent"], sms["due"], company,
-            cols["holiday"], cols["who"], cols["type"], cols["event"], strict=True):
-        texts.append(messages.render(kind, variables(
-            name, _text(sex), agent, due.date(), _text(comp), _text(hol) or "", _text(who) or "",
-            _text(typ) or "", _text(event) or "", address), pick(cid, due)))
+    for cid, kind, name, sex, agent, due, comp, hol, who, typ, event, sal, act, place, when in zip(
+            sms["client_id"], template, sms["name"], gender, sms["agent"], sms["due"], company,
+            cols["holiday"], cols["who"], cols["type"], cols["event"], cols["salute"], cols["activity"],
+            cols["place"], events, strict=True):
+        values = variables(name, _text(sex), agent, due.date(), _text(comp), _text(hol) or "", _text(who) or "",
+                           _text(typ) or "", _text(event) or "", address)
+        if _text(sal):
+            values["称呼"] = sal
+        values["活动"] = _text(act) or ""
+        values["地点"] = _text(place) or ""
+        values["活动日期"] = f"{when.month}月{when.day}日" if isinstance(when, pd.Timestamp) else ""
+        texts.append(messages.render(kind, values, pick(cid, due, kind)))
     out.loc[sms.index] = texts
     return out

@@ -5,10 +5,15 @@ marked 完成=是, or gave a 结果, is one touch: 客户编号, 日期, 顾问,
 channel), 事由 (the task kind's `logs_as`), 结果 (default 已接通 for a call or visit,
 已发送 for an SMS or WeChat), 承诺反馈日期, 下次跟进日期, 备注 and 任务编号.
 
-The 任务编号 is `<kind>-<12 hex>`, a hash of client, kind and due date: the same task
-gets the same number on every refresh, so a number already in 跟进记录 is never
-logged twice, and the kind can be read back from it. A task tried without reaching
-the client (未接通/拒接/空号) comes back with the attempt in its number (`…-2`), so
+The 任务编号 is `<kind>-<12 hex>`, a hash of client, kind, due date and the task's
+`ref` when it has one (the key person's name of 争取关键人/关键人生日, the 活动编号 of
+活动邀请: two key persons of one account, or two activities, are two tasks); a task
+without a ref hashes as before. The same task gets the same number on every refresh,
+so a number already in 跟进记录 is never logged twice, and the kind can be read back
+from it. A ticked task about a key person logs who in 跟进记录's 关键人 column (the
+rules read it back: 争取关键人 counts from the last reached touch with that person);
+a 跟进记录 without that column gets `关键人: 姓名` in 备注 instead (`fold_key_person`).
+A task tried without reaching the client (未接通/拒接/空号) comes back with the attempt in its number (`…-2`), so
 the next try can be logged too.
 
 Pure: rows in, rows out; `today` is a parameter.
@@ -27,26 +32,38 @@ from . import vocab
 
 # The 跟进记录 fields a touch fills, in the order of the schema's columns.
 TOUCH_KEYS = ("client_id", "date", "agent", "channel", "purpose", "outcome", "promised_date", "next_follow_up",
-              "notes", "task_id")
+              "notes", "key_person", "task_id")
+KEY_PERSON_NOTE = "关键人: "  # 备注 prefix naming the key person when 跟进记录 has no 关键人 column
 ATTEMPT_SEP = "-"
 
 
-def task_id(client_id: object, kind: str, due: object) -> str:
-    """`维护电话-3f2a9c1b0d4e`: stable for the same client, kind and due date."""
+def _key(client_id: object, kind: str, day: str, ref: object) -> bytes:
+    ref = str(ref).strip() if isinstance(ref, str) else ""
+    return (f"{client_id}|{kind}|{day}|{ref}" if ref else f"{client_id}|{kind}|{day}").encode()
+
+
+def task_id(client_id: object, kind: str, due: object, ref: object = None) -> str:
+    """`维护电话-3f2a9c1b0d4e`: stable for the same client, kind, due date and ref."""
     day = pd.Timestamp(due).strftime("%Y-%m-%d") if due is not None and not pd.isna(due) else ""
-    digest = hashlib.blake2b(f"{client_id}|{kind}|{day}".encode(), digest_size=6).hexdigest()
+    digest = hashlib.blake2b(_key(client_id, kind, day, ref), digest_size=6).hexdigest()
     return f"{kind}{ATTEMPT_SEP}{digest}"
 
 
-def task_ids(client_ids: pd.Series, kinds: pd.Series, dues: pd.Series) -> np.ndarray:
-    """task_id for each row (by position)."""
+def task_ids(client_ids: pd.Series, kinds: pd.Series, dues: pd.Series, refs: pd.Series | None = None) -> np.ndarray:
+    """task_id for each row (by position); `refs` (key person, 活动编号) tells apart tasks
+    of one kind for one client and day."""
     due = pd.to_datetime(pd.Series(dues.to_numpy())).dt.normalize()
     distinct = due.dropna().drop_duplicates()
     days = due.map(dict(zip(distinct, distinct.dt.strftime("%Y-%m-%d"), strict=True))).fillna("").to_numpy()
+    ref = refs.to_numpy() if refs is not None else np.full(len(days), None, dtype=object)
     blake = hashlib.blake2b
-    return np.array([f"{kind}{ATTEMPT_SEP}" + blake(f"{cid}|{kind}|{day}".encode(), digest_size=6).hexdigest()
-                     for cid, kind, day in zip(client_ids.to_numpy(), kinds.to_numpy(), days, strict=True)],
+    return np.array([f"{kind}{ATTEMPT_SEP}" + blake(_key(cid, kind, day, r), digest_size=6).hexdigest()
+                     for cid, kind, day, r in zip(client_ids.to_numpy(), kinds.to_numpy(), days, ref, strict=True)],
                     dtype=object)
+
+
+def _refs(tasks: pd.DataFrame) -> pd.Series | None:
+    return tasks["ref"] if "ref" in tasks else None
 
 
 def base_id(tid: str) -> str:
@@ -104,7 +121,7 @@ def touches_from_tasks(rows: pd.DataFrame, today: date, agent: str | None, logge
     `rows` has the loop columns (done, outcome, done_date, promised_date,
     next_follow_up, notes, task_id) plus client_id, channel, `planned` (the day the
     task was planned for) and `_row` (where the row sits, for messages); optional
-    `kind` and `agent`. A row's 日期 is its 完成日期, else its planned day if not after
+    `kind`, `agent` and `name` (a key-person task's 姓名 is the key person). A row's 日期 is its 完成日期, else its planned day if not after
     today, else today. `logged` holds every 任务编号 already in 跟进记录.
     """
     today_ts = pd.Timestamp(today)
@@ -125,7 +142,8 @@ def touches_from_tasks(rows: pd.DataFrame, today: date, agent: str | None, logge
             continue
         if not isinstance(tid, str) or not tid:
             kind_name = r.get("kind") if isinstance(r.get("kind"), str) else r.get("task")
-            tid = task_id(cid, str(kind_name or ""), r.get("planned"))
+            ref = r.get("name") if kind_name in vocab.KEY_PERSON_KINDS else None
+            tid = task_id(cid, str(kind_name or ""), r.get("planned"), ref)
         if tid in seen:
             already += 1
             continue
@@ -147,10 +165,42 @@ def touches_from_tasks(rows: pd.DataFrame, today: date, agent: str | None, logge
             "promised_date": _plain(r.get("promised_date")),
             "next_follow_up": _plain(r.get("next_follow_up")),
             "notes": r.get("notes") if isinstance(r.get("notes"), str) else None,
+            "key_person": _key_person(kind, r),
             "task_id": tid,
         })
     frame = pd.DataFrame(out, columns=list(TOUCH_KEYS))
     return Logged(frame, already, skipped)
+
+
+def _key_person(kind: vocab.TaskKind | None, row: dict) -> str | None:
+    """The key person a ticked task was about: a key-person task's 姓名 is the person's."""
+    name = row.get("name")
+    if kind is None or kind.name not in vocab.KEY_PERSON_KINDS or not isinstance(name, str) or not name.strip():
+        return None
+    return name.strip()
+
+
+def fold_key_person(touches: pd.DataFrame) -> pd.DataFrame:
+    """For a 跟进记录 without a 关键人 column: the key person goes into 备注 (`关键人: 华山`)."""
+    if "key_person" not in touches or not touches["key_person"].notna().any():
+        return touches
+    touches = touches.copy()
+    who = touches["key_person"].notna()
+    note = KEY_PERSON_NOTE + touches.loc[who, "key_person"].astype(str)
+    old = touches.loc[who, "notes"]
+    touches.loc[who, "notes"] = note.where(old.isna(), note + "；" + old.astype(str))
+    touches["key_person"] = None
+    return touches
+
+
+def key_person_of(contacts: pd.DataFrame) -> pd.Series:
+    """The key person each 跟进记录 row was with: its 关键人, else a `关键人: 姓名` in 备注."""
+    out = contacts["key_person"] if "key_person" in contacts else pd.Series(None, index=contacts.index, dtype=object)
+    if "notes" in contacts:
+        noted = contacts["notes"].where(contacts["notes"].map(lambda v: isinstance(v, str)))
+        found = noted.str.extract(r"关键人[:：]\s*([^\s;；,，。]+)", expand=False)
+        out = out.where(out.notna(), found)
+    return out
 
 
 def _day(value: object) -> pd.Timestamp | None:
@@ -175,7 +225,7 @@ def with_task_ids(tasks: pd.DataFrame) -> pd.DataFrame:
     missing = tasks["task_id"].isna().to_numpy()
     if missing.any():
         sub = tasks[missing]
-        tasks.loc[missing, "task_id"] = task_ids(sub["client_id"], sub["kind"], sub["due"])
+        tasks.loc[missing, "task_id"] = task_ids(sub["client_id"], sub["kind"], sub["due"], _refs(sub))
     return tasks
 
 
@@ -202,7 +252,7 @@ def drop_logged(tasks: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
     if "task_id" not in tasks:
         tasks["task_id"] = pd.Series(None, index=tasks.index, dtype=object)
     sub = tasks[hit]
-    ids = pd.Series(task_ids(sub["client_id"], sub["kind"], sub["due"]), index=sub.index)
+    ids = pd.Series(task_ids(sub["client_id"], sub["kind"], sub["due"], _refs(sub)), index=sub.index)
     done = ids.isin(closed)
     n = ids.map(tries)
     ids = ids.where(n.isna(), ids + ATTEMPT_SEP + (n.fillna(0).astype(int) + 1).astype(str))

@@ -1,11 +1,12 @@
 """The planner: turns the task families' wish list into a plan an agent can work from.
 
 DOMAIN: Planning capacity. One row per client per day per kind of contact (a visit
-absorbs a call the same day and the reasons are joined; an SMS stays its own row;
+absorbs a call the same day and the reasons are joined; a key person of a corporate
+account, with their own name and phone, is a person of their own; an SMS stays its own row;
 distinct tasks sharing client, day and kind become one row naming both). Each agent
 gets at most 规则 每日电话上限 calls and 每日拜访上限 visits per working day.
 Fixed-date tasks keep their dates; flexible ones (vocab.TaskKind.flexible, and any
-overdue task but a promise) fill what capacity is left by priority: promises, then
+overdue task but a promise or an activity invitation) fill what capacity is left by priority: promises, then
 rank, then class A→D, then most overdue, spilling to the next working day. What does
 not fit in the window is returned as `unplanned` (待排), never dropped silently.
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import vocab
+from .loop import with_task_ids
 from .records import Finding
 from .rules import Rules
 
@@ -66,15 +68,19 @@ def plan(tasks: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timesta
         return Plan(tasks, tasks.iloc[0:0])
     tasks = tasks.copy()
     tasks["_contact"] = contact_kind(tasks["channel"])
+    # Who is contacted: a key person of an account (their own name and phone) is not the
+    # account's contact, so a call to each stays its own row.
+    tasks["_who"] = tasks["name"].fillna("").astype(str) + "|" + tasks["phone"].fillna("").astype(str)
     tasks["kinds"] = tasks["kind"]  # every kind a merged row stands for, top priority first
+    # An overdue invitation stays today: moved later it could fall after the activity.
     flexible = (tasks["kind"].isin(vocab.FLEXIBLE_KINDS)
-                | ((tasks["overdue_days"] > 0) & (tasks["kind"] != vocab.PROMISE)))
+                | ((tasks["overdue_days"] > 0) & ~tasks["kind"].isin((vocab.PROMISE, vocab.ACTIVITY_INVITATION))))
     movable = flexible & (tasks["_contact"] == TALK)
     fixed = merge_rows(tasks[~movable])
     placed, unplanned = _place(tasks[movable], fixed, rules, today, end, is_working_day)
     out = merge_rows(pd.concat([fixed, placed], ignore_index=True)) if len(placed) else fixed
-    return Plan(out.drop(columns=["_contact"]).reset_index(drop=True),
-                unplanned.drop(columns=["_contact"]).reset_index(drop=True))
+    return Plan(out.drop(columns=["_contact", "_who"]).reset_index(drop=True),
+                unplanned.drop(columns=["_contact", "_who"]).reset_index(drop=True))
 
 
 def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
@@ -84,11 +90,15 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
     tasks = tasks.assign(**priority_key(tasks)).sort_values(["_promise", "_rank", "_class", "_urgency"],
                                                              kind="stable")
     tasks = tasks.drop(columns=["_promise", "_rank", "_class", "_urgency"])
-    keys = ["agent", "client_id", "date", "_contact"]
+    keys = ["agent", "client_id", "date", "_contact"] + (["_who"] if "_who" in tasks else [])
     dup = tasks.duplicated(keys, keep=False)
     if not dup.any():
         return tasks
     single, multi = tasks[~dup], tasks[dup]
+    # The merged row keeps its top task's own 任务编号 (made from that task's kind, due
+    # date and ref, not from the joined row's earliest due date), so a tick on it closes
+    # that task on the next refresh.
+    multi = with_task_ids(multi)
     rows = []
     for _key, group in multi.groupby(keys, sort=False, dropna=False):
         first = group.iloc[0].copy()
@@ -120,9 +130,9 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
     talk = fixed[fixed["_contact"] == TALK]
     for (agent, day, channel), n in talk.groupby(["agent", "date", "channel"], dropna=False).size().items():
         used[(agent, day, channel)] = int(n)
-    busy: dict[tuple, list] = {}  # (agent, client) -> sorted days with a talk row
-    for agent, client, day in zip(talk["agent"], talk["client_id"], talk["date"], strict=True):
-        bisect.insort(busy.setdefault((agent, client), []), day)
+    busy: dict[tuple, list] = {}  # (agent, client, who) -> sorted days with a talk row
+    for agent, client, who, day in zip(talk["agent"], talk["client_id"], talk["_who"], talk["date"], strict=True):
+        bisect.insort(busy.setdefault((agent, client, who), []), day)
     free: dict[tuple, list] = {}  # (agent, channel) -> days with capacity left, sorted
 
     def open_days(agent, channel) -> list:
@@ -137,9 +147,9 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
         ["_promise", "_rank", "_class", "_urgency", "due", "client_id"], kind="stable")
     earliest = flex["due"].where(flex["due"] >= today, today)
     dates, fits = [], []
-    for agent, client, channel, kind, first in zip(flex["agent"], flex["client_id"], flex["channel"],
-                                                   flex["kind"], earliest, strict=True):
-        own = busy.get((agent, client), [])
+    for agent, client, who, channel, kind, first in zip(flex["agent"], flex["client_id"], flex["_who"],
+                                                        flex["channel"], flex["kind"], earliest, strict=True):
+        own = busy.get((agent, client, who), [])
         i = bisect.bisect_left(own, first)
         merge_day = own[i] if i < len(own) else None
         avail = open_days(agent, channel)
@@ -165,7 +175,7 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
             avail.pop(j)
         if kind == vocab.WAKE_UP:
             wake_used[(agent, slot)] = wake_used.get((agent, slot), 0) + 1
-        bisect.insort(busy.setdefault((agent, client), []), slot)
+        bisect.insort(busy.setdefault((agent, client, who), []), slot)
     flex = flex.drop(columns=["_promise", "_rank", "_class", "_urgency"])
     flex["date"] = pd.to_datetime(pd.Series(dates, index=flex.index))
     fits = np.array(fits, dtype=bool)

@@ -75,6 +75,14 @@ class Book:
         return self.frames["key_dates"]
 
     @property
+    def key_persons(self) -> pd.DataFrame:
+        return self.frames["key_persons"]
+
+    @property
+    def activities(self) -> pd.DataFrame:
+        return self.frames["activities"]
+
+    @property
     def agents(self) -> pd.DataFrame:
         return self.frames["agents"]
 

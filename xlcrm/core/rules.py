@@ -61,6 +61,17 @@ def _share(value: Any) -> float:
 _share.range = ("0%", "100%")  # type: ignore[attr-defined]
 
 
+def _classes(value: Any) -> tuple[str, ...]:
+    """A list of client classes (A,B): 周末短信类别; a letter outside A-D is out of range."""
+    out = tuple(dict.fromkeys(p.upper() for p in _names(value)))
+    if any(c not in vocab.CLASSES for c in out):
+        raise OutOfRange(value)
+    return out
+
+
+_classes.range = ("A", "D")  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class RuleDesc:
     key: str
@@ -94,7 +105,7 @@ RULE_DESCS: tuple[RuleDesc, ...] = (
     R("坚持跟进次数", "persistence_followups", 5, _whole(0, 1000), "未成交客户有效跟进少于此次数时继续跟进"),
     R("默认跟进间隔天数", "persistence_days", 7, _whole(1, 365), "未设下次跟进日期时,上次联系后此天数内跟进"),
     R("成交回访天数", "survey_days", 30, _whole(1, 3650), "成交后此天数做满意度回访"),
-    R("补做回溯天数", "catch_up_days", 30, _whole(0, 3650), "错过的满意度回访、转介绍感谢在此天数内仍提示补做"),
+    R("补做回溯天数", "catch_up_days", 30, _whole(0, 3650), "错过的满意度回访、转介绍感谢、请求转介绍在此天数内仍提示补做"),
     R("投诉跟进天数", "complaint_days", 1, _whole(0, 365), "投诉后此天数内回电跟进"),
     R("每月关怀短信数", "care_sms_per_month", 2, _whole(0, 31), "每位有效客户每月至少发送的关怀短信数"),
     R("每周拜访标准", "visits_per_week", 2, _whole(0, 100), "每位顾问每周至少拜访次数"),
@@ -105,6 +116,13 @@ RULE_DESCS: tuple[RuleDesc, ...] = (
     R("建议收回逾期天数", "reclaim_overdue_days", 30, _whole(1, 3650),
       "A/B/C类客户逾期达到此天数,团队汇总列入「建议重新分配(公海)」"),
     R("资料补全阈值", "profile_min_share", 0.5, _share, "A/B类客户资料完整度低于此比例时,每月安排一次补全资料"),
+    R("关键人跟进天数", "key_person_days", 30, _whole(1, 3650),
+      "单位客户中态度为中立者/不支持者/反对者的A(最终批准者)、D(决策者)角色,每隔此天数争取一次"),
+    R("活动邀请提前天数", "activity_invite_days", 7, _whole(1, 366),
+      "活动前此天数邀请对象类别的客户(A类拜访邀请,B类电话,C/D类短信)"),
+    R("转介绍请求间隔天数", "referral_ask_days", 90, _whole(1, 3650),
+      "转介绍能力A/B级客户在成交或有效联系后请求转介绍,同一客户两次请求至少间隔此天数"),
+    R("周末短信类别", "weekend_sms_classes", ("A",), _classes, "每个周六给这些类别的客户发一条周末问候短信,逗号分隔(A,B)"),
 )
 RULE_BY_NAME = {r.key: r for r in RULE_DESCS} | {r.alias: r for r in RULE_DESCS}
 

@@ -36,7 +36,10 @@ TALK_CHANNELS = (PHONE, VISIT)
 # Purposes (事由) of a touch.
 ROUTINE, FIRST_CALL, FIRST_VISIT, DEAL, BIRTHDAY, HOLIDAY, COMPLAINT, SURVEY, REFERRAL, OTHER = (
     "日常维护", "首次来电", "首次来访", "成交", "生日", "节日", "投诉", "满意度回访", "转介绍", "其他")
-PURPOSES = (ROUTINE, FIRST_CALL, FIRST_VISIT, DEAL, BIRTHDAY, HOLIDAY, COMPLAINT, SURVEY, REFERRAL, OTHER)
+# Purposes of the deeper-relationship tasks (关键人, 活动, 请求转介绍).
+KEY_PERSON_TOUCH, ACTIVITY_INVITE, REFERRAL_ASK = "关键人沟通", "活动邀请", "请求转介绍"
+PURPOSES = (ROUTINE, FIRST_CALL, FIRST_VISIT, DEAL, BIRTHDAY, HOLIDAY, COMPLAINT, SURVEY, REFERRAL, OTHER,
+            KEY_PERSON_TOUCH, ACTIVITY_INVITE, REFERRAL_ASK)
 
 # Outcomes (结果) of a touch, as an agent picks them on a task row (DOMAIN: The daily loop).
 CONNECTED, NO_ANSWER, REJECTED, NO_NUMBER, SENT, VISITED, RESCHEDULED = (
@@ -76,6 +79,19 @@ HOLIDAY_NAMES = ("元旦", "春节", "清明节", "劳动节", "端午节", "中
 # 节假日 sheet 类型: a day off, or a 调休 weekend working day.
 DAY_OFF, MAKEUP_WORKDAY = "放假", "调休上班"
 HOLIDAY_DAY_TYPES = (DAY_OFF, MAKEUP_WORKDAY)
+
+# Key persons of a corporate account (seed 002): the formal buying role and the attitude to us.
+ROLE_APPROVER, ROLE_DECIDER, ROLE_EVALUATOR, ROLE_USER = "A", "D", "E", "U"
+KP_ROLES = (ROLE_APPROVER, ROLE_DECIDER, ROLE_EVALUATOR, ROLE_USER)
+KP_ROLE_NAMES = {ROLE_APPROVER: "最终批准者", ROLE_DECIDER: "决策者", ROLE_EVALUATOR: "评估者", ROLE_USER: "使用者"}
+KP_DECISION_ROLES = (ROLE_APPROVER, ROLE_DECIDER)  # who can sign: the ones worth winning over
+KP_ATTITUDES = ("赞助者", "支持者", "中立者", "不支持者", "反对者")
+KP_WIN_OVER = ("中立者", "不支持者", "反对者")  # an A/D with these gets a 争取关键人 contact
+KP_AGAINST = ("不支持者", "反对者")
+
+# Referral ability grade (seed 000 转介绍能力分级): A/B clients are asked for referrals.
+REFERRAL_GRADES = ("A", "B", "C")
+REFERRAL_ASK_GRADES = ("A", "B")
 
 # Follow-up status (跟进状态), first match wins: 流失, 勿扰, 沉睡, 逾期N天, 今日到期, 正常.
 CHURNED, DO_NOT_CONTACT, SLEEPING, DUE_TODAY, NORMAL = "流失", "勿扰", "沉睡", "今日到期", "正常"
@@ -133,6 +149,11 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("投诉跟进", 9, "surveys", COMPLAINT),
     TaskKind("日常关怀", 10, "care_sms", ROUTINE, flexible=True),
     TaskKind("补全资料", 10, "profile", ROUTINE, flexible=True),
+    TaskKind("争取关键人", 5, "key_persons", KEY_PERSON_TOUCH, flexible=True),
+    TaskKind("关键人生日", 3, "key_persons", BIRTHDAY),
+    TaskKind("活动邀请", 3, "activities", ACTIVITY_INVITE),
+    TaskKind("请求转介绍", 6, "referral_asks", REFERRAL_ASK, flexible=True),
+    TaskKind("周末短信", 10, "weekend_sms", ROUTINE),
 )
 KIND = {k.name: k for k in TASK_KINDS}
 FLEXIBLE_KINDS = tuple(k.name for k in TASK_KINDS if k.flexible)
@@ -146,8 +167,18 @@ REFERRAL_CONTACT, REFERRAL_FEEDBACK, REFERRAL_THANKS = "转介绍联系", "转�
 WAKE_UP, PERSIST, SURVEY_CALL, COMPLAINT_CALL, CARE_SMS = "唤醒沉睡", "坚持跟进", "满意度回访", "投诉跟进", "日常关怀"
 COMPLETE_PROFILE = "补全资料"
 
-CARE_KINDS = (BIRTHDAY_WISH, BIRTHDAY_INVITE, FAMILY_CARE, HOLIDAY_WISH)
+WIN_KEY_PERSON, KEY_PERSON_BIRTHDAY, ACTIVITY_INVITATION, ASK_REFERRAL, WEEKEND_SMS = (
+    "争取关键人", "关键人生日", "活动邀请", "请求转介绍", "周末短信")
+# Kinds whose 短信模板 is a talk script (话术): rendered for the task whatever its channel.
+SCRIPT_KINDS = (ASK_REFERRAL,)
+# Kinds about one key person of an account (the task's 姓名 is theirs; logged as 跟进记录 关键人).
+KEY_PERSON_KINDS = (WIN_KEY_PERSON, KEY_PERSON_BIRTHDAY)
+# Kinds whose SMS variant changes every week rather than every month (drafts.pick).
+WEEKLY_KINDS = (WEEKEND_SMS,)
+
+CARE_KINDS = (BIRTHDAY_WISH, BIRTHDAY_INVITE, FAMILY_CARE, HOLIDAY_WISH, KEY_PERSON_BIRTHDAY)
 REFERRAL_KINDS = (REFERRAL_CONTACT, REFERRAL_FEEDBACK, REFERRAL_THANKS)
 assert all(k in KIND for k in (*CARE_KINDS, *REFERRAL_KINDS, PROMISE, ROUTE_SMS, THANKS_SMS, DEAL_SMS,
                                CADENCE_CALL, WAKE_UP, PERSIST, SURVEY_CALL, COMPLAINT_CALL, CARE_SMS,
-                               COMPLETE_PROFILE))
+                               COMPLETE_PROFILE,
+                               WIN_KEY_PERSON, KEY_PERSON_BIRTHDAY, ACTIVITY_INVITATION, ASK_REFERRAL, WEEKEND_SMS))

@@ -20,6 +20,7 @@ from .board import mask_foreign
 from .calendar import calendar_for, holiday_rows
 from .frames import lookup
 from .handover import awaiting_handover, reclaim
+from .key_persons import known, sort_key_persons
 from .loop import with_task_ids
 from .messages import Messages
 from .planner import unplanned_summary
@@ -119,6 +120,7 @@ class AgentWeek:
     sms: pd.DataFrame
     month_dates: pd.DataFrame = field(default_factory=pd.DataFrame)  # 生日台历: when, client_id, text
     unplanned: str = ""  # the 本周计划 footer: 待排 N 条(…)
+    key_persons: pd.DataFrame = field(default_factory=pd.DataFrame)  # their accounts' 关键人
 
 
 def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[AgentWeek]:
@@ -148,6 +150,7 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
 
     dates = month_dates(plan)
     dates_by = {a: f for a, f in dates.groupby("agent", sort=False)}
+    kp = key_persons_by_agent(plan)
 
     empty_tasks = tasks.iloc[0:0]
     unplanned = plan.unplanned
@@ -160,7 +163,8 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
             attention_by.get(agent, attention.iloc[0:0]), refs_by.get(agent, open_refs.iloc[0:0]),
             week_plan[week_plan["sms"].fillna("") != ""],
             month_dates=dates_by.get(agent, dates.iloc[0:0]),
-            unplanned=unplanned_summary(unplanned_by.get(agent, unplanned.iloc[0:0]))))
+            unplanned=unplanned_summary(unplanned_by.get(agent, unplanned.iloc[0:0])),
+            key_persons=kp.get(agent, pd.DataFrame())))
     return out
 
 
@@ -206,6 +210,27 @@ def month_dates(plan: WeeklyPlan) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "when" else object) for c in columns})
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["when", "client_class", "client_id"], kind="stable")[columns].reset_index(drop=True)
+
+
+def key_persons_by_agent(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:
+    """Each agent's accounts' key persons, by account, role (A, D, E, U) and attitude, with
+    the account's name and 单线联系 reason and the next 争取关键人 date of this week."""
+    cl = plan.clients
+    kp = known(plan.book.key_persons)
+    kp = kp[kp["client_id"].isin(cl.index)].drop_duplicates(["client_id", "name"])
+    if kp.empty:
+        return {}
+    kp = sort_key_persons(kp.assign(agent=lookup(kp["client_id"], cl["agent"]),
+                                    account=lookup(kp["client_id"], cl["name"]),
+                                    single_thread=lookup(kp["client_id"], cl["single_thread"])))
+    tasks = plan.tasks[plan.tasks["kind"] == vocab.WIN_KEY_PERSON]
+    if "ref" in tasks:
+        nxt = tasks.groupby(["client_id", "ref"])["date"].min()
+        at = pd.MultiIndex.from_arrays([kp["client_id"], kp["name"]])
+        kp["next_date"] = nxt.reindex(at).to_numpy()
+    else:
+        kp["next_date"] = pd.NaT
+    return {a: f for a, f in kp.groupby("agent", sort=False)}
 
 
 def team_summary(plan: WeeklyPlan) -> dict[str, pd.DataFrame]:

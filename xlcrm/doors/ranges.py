@@ -55,11 +55,13 @@ def _sheet(value: Any, sheet: schema.Sheet, required: bool) -> tuple[pd.DataFram
 
 
 def book_from_ranges(clients: Any, referrals: Any = None, contacts: Any = None, key_dates: Any = None,
-                     rules: Any = None, handovers: Any = None, profiles: Any = None) -> tuple[Book, Rules]:
+                     rules: Any = None, handovers: Any = None, profiles: Any = None, activities: Any = None,
+                     key_persons: Any = None) -> tuple[Book, Rules]:
     frames, letters = {}, {}
     for key, value, required in (("clients", clients, True), ("referrals", referrals, False),
                                  ("contacts", contacts, False), ("key_dates", key_dates, False),
-                                 ("handovers", handovers, False), ("profiles", profiles, False)):
+                                 ("handovers", handovers, False), ("profiles", profiles, False),
+                                 ("activities", activities, False), ("key_persons", key_persons, False)):
         frames[key], letters[key] = _sheet(value, schema.SHEET_BY_KEY[key], required)
     book = new_book(frames, letters=letters)
     if rules is None:
@@ -104,8 +106,10 @@ def status_column(clients, referrals, contacts, today, rules, clock: date):
     return aligned(book, a["status"], "跟进状态", len(_rows(clients)))
 
 
-def next_column(clients, referrals, contacts, today, key_dates, rules, clock: date, handovers=None, profiles=None):
-    book, r = book_from_ranges(clients, referrals, contacts, key_dates, rules, handovers, profiles)
+def next_column(clients, referrals, contacts, today, key_dates, rules, clock: date, handovers=None, profiles=None,
+                activities=None, key_persons=None):
+    book, r = book_from_ranges(clients, referrals, contacts, key_dates, rules, handovers, profiles, activities,
+                               key_persons)
     when = day(today, clock)
     a = analyse(book, r, when)
     steps = board(a, next_actions(book, r, when, r["task_days"], clients=a)).set_index("client_id")

@@ -18,7 +18,7 @@ import pandas as pd
 from ..core.analysis import analyse
 from ..core.board import board
 from ..core.drafts import drafts
-from ..core.loop import TOUCH_KEYS, Logged, touches_from_tasks, with_task_ids
+from ..core.loop import TOUCH_KEYS, Logged, fold_key_person, touches_from_tasks, with_task_ids
 from ..core.messages import Messages
 from ..core.planner import unplanned_summary
 from ..core.records import Book, Finding
@@ -165,6 +165,8 @@ def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None
     findings = [Finding(sheet_name, f"{schema.column_letter_of(schema.MY_TASKS, 'done')}{row}", why, "warning",
                         "tick-skipped") for row, why in logged.skipped]
     letters_of = book.letters.get("contacts", {})
+    if "key_person" not in letters_of:  # an older 跟进记录: the key person goes into 备注
+        logged.touches = fold_key_person(logged.touches)
     keys = [k for k in TOUCH_KEYS if k in letters_of]
     if len(logged.touches) and "task_id" not in letters_of:
         findings.append(Finding(book.sheet_name("contacts"), "", "没有「任务编号」列:已记录的任务无法防止重复记录;"

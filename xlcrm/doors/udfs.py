@@ -6,7 +6,7 @@ in the xlwings add-in's "UDF Modules" setting as `xlcrm.udfs` (README: Use it in
     =CRM_CLASS(Clients[#All], Referrals[#All], Contacts[#All], TODAY())
     =CRM_STATUS(Clients[#All], Referrals[#All], Contacts[#All], TODAY())
     =CRM_NEXT(Clients[#All], Referrals[#All], Contacts[#All], TODAY(), KeyDates[#All], Rules[#All],
-              Handovers[#All], Profiles[#All])
+              Handovers[#All], Profiles[#All], Activities[#All], KeyPersons[#All])
     =CRM_CADENCE("B")      =CRM_OVERDUE("B", 最近联系日期, TODAY())
     =CRM_SALUTATION(姓名, 性别)
 
@@ -76,15 +76,16 @@ def crm_status(clients, referrals=None, contacts=None, today=None, rules=None):
     return ranges.status_column(clients, referrals, contacts, today, rules, _today())
 
 
-@_table_udf("clients", "referrals", "contacts", "key_dates", "handovers", "profiles")
+@_table_udf("clients", "referrals", "contacts", "key_dates", "handovers", "profiles", "activities", "key_persons")
 def crm_next(clients, referrals=None, contacts=None, today=None, key_dates=None, rules=None, handovers=None,
-             profiles=None):
+             profiles=None, activities=None, key_persons=None):
     """The next step of every client row: `2026-11-24 维护电话`.
 
     `handovers` (Handovers[#All], 交接) and `profiles` (Profiles[#All], 客户档案) are optional,
     as in the workbook: with them the step matches 客户看板 for handed-over clients and 补全资料.
     """
-    return ranges.next_column(clients, referrals, contacts, today, key_dates, rules, _today(), handovers, profiles)
+    return ranges.next_column(clients, referrals, contacts, today, key_dates, rules, _today(), handovers, profiles,
+                              activities, key_persons)
 
 
 @xw.func

@@ -260,6 +260,22 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     _loop_columns(book, s, schema.WEEK_SMS, start)
     if week.sms.empty:
         s.empty("本周没有短信任务")
+
+    s = Sheet(book, "关键人", title("关键人"), [("客户编号", 11), ("单位客户", 20), ("姓名", 9), ("职务", 14), ("角色", 12),
+                                     ("态度", 9), ("影响力", 7), ("手机", 14), ("本周争取", 11), ("单线联系", 22)])
+    account = None
+    for r in week.key_persons.itertuples(index=False):
+        if r.client_id != account:
+            account = r.client_id
+            single = f",单线联系: {r.single_thread}" if r.single_thread else ""
+            s.band(f"{r.account}({r.client_id}){single}")
+        role = f"{r.role} {vocab.KP_ROLE_NAMES[r.role]}" if r.role in vocab.KP_ROLE_NAMES else ""
+        against = r.attitude in vocab.KP_AGAINST
+        s.write([r.client_id, r.account, r.name, r.title, role, r.attitude, r.influence, r.phone,
+                 None if pd.isna(r.next_date) else r.next_date, r.single_thread],
+                book.overdue if against else book.text)
+    if week.key_persons.empty:
+        s.empty("名下没有登记关键人的单位客户")
     book.close()
     return path
 

@@ -87,7 +87,8 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
     client_rows, contact_rows, key_rows, ref_rows = [], [], [], []
     deal_clients_by_agent: dict[str, list[str]] = {a: [] for a in working}
     ref_no = 0
-    for n in range(1, clients + 1):
+    corporate = clients >= 10  # the last three clients are corporate accounts with 关键人
+    for n in range(1, clients + 1 - 3 * corporate):
         cid = f"K{n:06d}"
         agent = working[n % len(working)]
         st = stage()
@@ -186,10 +187,11 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
             contact_rows.append(row(schema.CONTACTS, client_id=cid,
                                     date=datetime(last_deal.year, last_deal.month, last_deal.day, 15), agent=agent,
                                     channel=vocab.WALK_IN, purpose=vocab.DEAL, outcome="签约"))
+    kp_rows, activity_rows = corporate_accounts(client_rows, contact_rows, working, today) if corporate else ([], [])
     at = schema.CONTACTS.keys.index("date")
     contact_rows.sort(key=lambda r: r[at])
     data = {"agents": agent_rows, "clients": client_rows, "contacts": contact_rows,
-            "key_dates": key_rows, "referrals": ref_rows}
+            "key_dates": key_rows, "referrals": ref_rows, "key_persons": kp_rows, "activities": activity_rows}
     # A second generator, so adding these sheets leaves the rows above as they were.
     extra = random.Random(seed + 1)
     _churn_dates(client_rows, today, extra)
@@ -267,6 +269,67 @@ def _churn_dates(client_rows: list[tuple], today: date, rng: random.Random) -> N
     for i, r in enumerate(client_rows):
         if r[stage_at] == vocab.STAGE_CHURNED and rng.random() < 0.9:
             client_rows[i] = _set(schema.CLIENTS, r, churn_date=today - timedelta(days=rng.randint(0, 420)))
+
+
+# Seed 002's worked example: the key persons and contacts of a large insurer, with
+# their formal buying role (A/D/E/U) and attitude to us.
+INSURER = "江淮财产保险宿城支公司"
+INSURER_PEOPLE = (
+    ("华山", "男", "总经理", "A", "支持者", "高"), ("王笋", "男", "副总经理", "D", "支持者", "高"),
+    ("管学军", "男", "办公室主任", "D", "中立者", "中"), ("绕群", "女", "科技部总经理", "D", "反对者", "高"),
+    ("秦建武", "男", "市场部总经理", "E", "支持者", "中"), ("贺志强", "男", "车险部总经理", "E", "中立者", "中"),
+    ("杨海林", "男", "客户部总经理", "E", "中立者", "中"), ("谭力", "男", "科技部主管", "U", "中立者", "低"),
+    ("郑勇", "男", "办公室主管", "U", "中立者", "低"), ("海燕", "女", "客户部主管", "U", "中立者", "低"),
+    ("徐亚西", "男", "车险部主管", "U", "不支持者", "低"), ("密义交", "女", "办公室联系人", "U", "反对者", "低"),
+)
+
+
+def corporate_accounts(client_rows: list[tuple], contact_rows: list[tuple], working: list[str], today: date
+                       ) -> tuple[list[tuple], list[tuple]]:
+    """Three corporate accounts (appended to 客户) with their 关键人, and the 活动 calendar.
+
+    No random draws: the rest of the sample stays what the seed made it.
+    """
+    agent = working[0]
+    start = len(client_rows) + 1
+    ids = [f"K{start + i:06d}" for i in range(3)]
+    accounts = ((ids[0], INSURER, "金融", 680.0, "A"), (ids[1], "宏达物流集团", "物流", 120.0, None),
+                (ids[2], "市实验中学", "教育", 45.0, None))
+    for cid, name, industry, value, override in accounts:
+        client_rows.append(row(schema.CLIENTS, client_id=cid, name=name, phone="0527-84201234", agent=agent,
+                               source="营销", stage=vocab.STAGE_DEAL, first_contact=today - timedelta(days=400),
+                               industry=industry, company=name, deal_value=value, deal_count=1,
+                               last_deal_date=today - timedelta(days=200), satisfaction=4, influence="高",
+                               referral_willingness="一般", class_override=override, notes="集团客户"))
+    kp = []
+    for i, (name, gender, title, role, attitude, influence) in enumerate(INSURER_PEOPLE):
+        soon = today + timedelta(days=3 + i)  # a few birthdays fall in the sample's first weeks
+        birthday = date(1968 + i, soon.month, soon.day) if i % 3 == 2 else None
+        kp.append(row(schema.KEY_PERSONS, client_id=ids[0], name=name, title=title, role=role, attitude=attitude,
+                      influence=influence, gender=gender, phone=f"1395270{i:04d}", birthday=birthday,
+                      notes="办公室联系人,多次拒绝推广" if name == "密义交" else None))
+    # The supporters were seen lately; 管学军 (D, neutral) not for six weeks; 绕群 (D, against) never.
+    for name, back, channel in (("华山", 12, vocab.VISIT), ("王笋", 5, vocab.PHONE), ("管学军", 42, vocab.PHONE),
+                                ("秦建武", 20, vocab.PHONE)):
+        when = datetime(today.year, today.month, today.day, 10) - timedelta(days=back)
+        contact_rows.append(row(schema.CONTACTS, client_id=ids[0], date=when, agent=agent, channel=channel,
+                                purpose=vocab.KEY_PERSON_TOUCH, outcome="已沟通", key_person=name))
+    kp.append(row(schema.KEY_PERSONS, client_id=ids[1], name="周建国", title="行政部经理", role="U",
+                  attitude="支持者", influence="中", gender="男", phone="13852700001", notes="唯一联系人"))
+    for name, title, role, attitude in (("李秀英", "教务主任", "E", "支持者"), ("陈磊", "总务处长", "E", "中立者"),
+                                        ("赵静", "信息中心老师", "U", "赞助者")):
+        kp.append(row(schema.KEY_PERSONS, client_id=ids[2], name=name, title=title, role=role, attitude=attitude))
+    activities = [
+        row(schema.ACTIVITIES, activity_id="HD001", name="中秋业主答谢会", date=date(today.year, 9, 20),
+            classes="A,B", place="项目会所", notes="已举办"),
+        row(schema.ACTIVITIES, activity_id="HD002", name="年末客户答谢晚宴", date=today + timedelta(days=5),
+            classes="A,B", place="凯瑞大酒店三楼"),
+        row(schema.ACTIVITIES, activity_id="HD003", name="亲子手工DIY", date=today + timedelta(days=12),
+            classes="C", place="项目会所"),
+        row(schema.ACTIVITIES, activity_id="HD004", name="新春联谊会", date=today + timedelta(days=68),
+            classes=None, place="项目会所", notes="对象类别留空=全部有效客户"),
+    ]
+    return kp, activities
 
 
 def write_sample(path: str | Path, clients: int = 300, agents: int = 5, seed: int = 1,

@@ -33,6 +33,8 @@ from ..core.vocab import (
     HOLIDAY_DAY_TYPES,
     INFLUENCE,
     KEYDATE_KINDS,
+    KP_ATTITUDES,
+    KP_ROLES,
     OUTCOMES,
     PURPOSES,
     REFERRAL_STATES,
@@ -55,6 +57,7 @@ class Column:
       choices: the vocabulary of an enum column (a dropdown in the template).
       width: column width in the template, in characters.
       en: the English header when it differs from `key`.
+      hint: the input message the template shows on the column's cells (a dropdown's legend).
     """
 
     key: str
@@ -64,6 +67,7 @@ class Column:
     choices: tuple[str, ...] = ()
     width: float = 12
     en: str | None = None
+    hint: str = ""
 
     @property
     def english(self) -> str:
@@ -162,7 +166,9 @@ CONTACTS = Sheet("contacts", "跟进记录", "Contacts", (
     C("promised_date", "承诺反馈日期", "date", width=12),
     C("next_follow_up", "下次跟进日期", "date", width=12),
     C("notes", "备注", width=24),
-    # Written by the daily loop; optional, so a workbook made before it still loads.
+    # Optional, so a workbook made before them still loads: the key person a touch was
+    # with (关键人 sheet), and the task number the daily loop writes.
+    C("key_person", "关键人", width=10, hint="与单位客户的哪位关键人联系(姓名,同「关键人」表)"),
     C("task_id", "任务编号", width=22),
 ), table="Contacts")
 
@@ -179,6 +185,30 @@ REFERRALS = Sheet("referrals", "转介绍", "Referrals", (
     C("reward", "奖励", width=10),
     C("notes", "备注", width=20),
 ), table="Referrals")
+
+KEY_PERSONS = Sheet("key_persons", "关键人", "KeyPersons", (
+    C("client_id", "客户编号", required=True, width=11),
+    C("name", "姓名", required=True, width=10),
+    C("title", "职务", width=14),
+    C("role", "角色", "enum", choices=KP_ROLES, width=7,
+      hint="A 最终批准者 · D 决策者 · E 评估者 · U 使用者"),
+    C("attitude", "态度", "enum", choices=KP_ATTITUDES, width=9, hint="对我方的态度: 赞助者 > 支持者 > 中立者 > 不支持者 > 反对者"),
+    C("influence", "影响力", "enum", choices=INFLUENCE, width=7),
+    C("gender", "性别", "enum", choices=GENDERS, width=6),
+    C("phone", "手机", "phone", width=14),
+    C("birthday", "生日", "monthday", width=12),
+    C("birthday_calendar", "生日历法", "enum", choices=CALENDARS, width=8),
+    C("notes", "备注", width=24),
+), table="KeyPersons", optional=True)
+
+ACTIVITIES = Sheet("activities", "活动", "Activities", (
+    C("activity_id", "活动编号", required=True, width=10),
+    C("name", "名称", required=True, width=20),
+    C("date", "日期", "date", required=True, width=12),
+    C("classes", "对象类别", width=10, en="target_classes", hint="邀请哪些类别的客户,如 A,B;留空为全部有效客户"),
+    C("place", "地点", width=18),
+    C("notes", "备注", width=24),
+), table="Activities", optional=True)
 
 AGENTS = Sheet("agents", "顾问", "Agents", (
     C("agent", "顾问", required=True, width=10),
@@ -262,6 +292,10 @@ BOARD = Sheet("board", "客户看板", "Board", (
     C("next_task", "下一步", width=30),
     C("next_date", "下一步日期", "date", width=12),
     C("completeness", "资料完整度", "float", width=10),
+    C("referral_grade", "转介绍能力", width=9),
+    C("referral_reason", "转介绍能力依据", width=26),
+    C("key_persons", "关键人", width=16),
+    C("single_thread", "单线联系", width=20),
 ), table="Board", owned=True)
 
 # The weekly workbook's sheets that carry the loop columns (not Excel Tables: a title row,
@@ -296,7 +330,8 @@ WEEK_MASTER_PROPERTY = "xlcrm来源主工作簿"
 WEEK_AGENT_PROPERTY = "xlcrm顾问"
 
 SHEETS: tuple[Sheet, ...] = (
-    CLIENTS, KEY_DATES, CONTACTS, REFERRALS, AGENTS, HANDOVERS, PROFILES, HOLIDAYS, RULES_SHEET, TEMPLATES, MY_TASKS, BOARD
+    CLIENTS, KEY_DATES, CONTACTS, REFERRALS, KEY_PERSONS, ACTIVITIES, AGENTS, HANDOVERS, PROFILES, HOLIDAYS,
+    RULES_SHEET, TEMPLATES, MY_TASKS, BOARD,
 )
 USER_SHEETS = tuple(s for s in SHEETS if not s.owned)
 SHEET_BY_KEY = {s.key: s for s in SHEETS}

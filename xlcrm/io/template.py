@@ -17,7 +17,7 @@ from typing import Any
 import xlsxwriter
 
 from ..core import vocab
-from ..core.messages import DEFAULT_TEMPLATES
+from ..core.messages import DEFAULT_TEMPLATES, variants
 from ..core.rules import RULE_DESCS, display
 from . import schema
 from .schema import Sheet
@@ -38,7 +38,8 @@ def default_rows() -> dict[str, list[tuple]]:
     """The rows a new workbook starts with: every rule default and every template."""
     return {
         "rules": [(r.key, display(r.default), r.description) for r in RULE_DESCS],
-        "templates": list(DEFAULT_TEMPLATES.items()),
+        # A kind with several variants gets one row per variant, all under its name.
+        "templates": [(name, body) for name, bodies in DEFAULT_TEMPLATES.items() for body in variants(bodies)],
     }
 
 
@@ -88,11 +89,14 @@ def write_sheet(wb: xlsxwriter.Workbook, fmt: Formats, sheet: Sheet, rows: Seque
     formats = [fmt.for_column(sheet, c) for c in cols]
     for j, col in enumerate(cols):
         ws.set_column(j, j, col.width, formats[j])
+        hint = {"input_title": col.zh, "input_message": col.hint} if col.hint else {}
         if col.choices:
             ws.data_validation(1, j, MAX_ROW, j, {
                 "validate": "list", "source": list(col.choices), "ignore_blank": True,
-                "error_title": col.zh, "error_message": f"请从下拉列表选择:{'/'.join(col.choices)}",
+                "error_title": col.zh, "error_message": f"请从下拉列表选择:{'/'.join(col.choices)}", **hint,
             })
+        elif hint and not sheet.owned:
+            ws.data_validation(1, j, MAX_ROW, j, {"validate": "any", **hint})
         elif col.kind in ("date",) and (not sheet.owned or col.key in schema.TYPED_LOOP_KEYS):
             ws.data_validation(1, j, MAX_ROW, j, {
                 "validate": "date", "criteria": ">", "value": datetime(1900, 1, 1),

@@ -13,9 +13,11 @@ from dataclasses import replace
 
 import pandas as pd
 
+from ..core import vocab
 from ..core.frames import client_table, lookup
 from ..core.handover import awaiting_handover, current_agents
 from ..core.records import Book, Finding
+from ..core.tasks.activities import target_classes
 from ..core.vocab import MAKEUP_WORKDAY
 from . import schema
 from .loader import cell_of
@@ -45,7 +47,8 @@ def check_required(book: Book) -> list[Finding]:
 
 def check_duplicate_ids(book: Book) -> list[Finding]:
     out: list[Finding] = []
-    for key, col in (("clients", "client_id"), ("referrals", "referral_id"), ("agents", "agent")):
+    for key, col in (("clients", "client_id"), ("referrals", "referral_id"), ("agents", "agent"),
+                     ("activities", "activity_id")):
         frame = book.frames[key]
         if frame.empty:
             continue
@@ -77,7 +80,7 @@ def check_client_refs(book: Book) -> list[Finding]:
     known = set(book.clients["client_id"].dropna())
     out: list[Finding] = []
     for key, col in (("contacts", "client_id"), ("key_dates", "client_id"),
-                     ("referrals", "referrer_id"), ("referrals", "referred_client_id")):
+                     ("referrals", "referrer_id"), ("referrals", "referred_client_id"), ("key_persons", "client_id")):
         frame = book.frames[key]
         if frame.empty:
             continue
@@ -122,6 +125,49 @@ def check_duplicate_mobiles(book: Book) -> list[Finding]:
                                "warning", "duplicate-phone", "phone"))
         else:
             first[mobile] = row
+    return out
+
+
+def check_key_persons(book: Book) -> list[Finding]:
+    """关键人: one person once per account; an A/D needs a 态度 (or nobody knows whether to
+    win them over); a 跟进记录 关键人 should name a key person of that account."""
+    kp = book.key_persons
+    out: list[Finding] = []
+    if kp.empty:
+        return out
+    sheet = book.sheet_name("key_persons")
+    named = kp[kp["client_id"].notna() & kp["name"].notna()]
+    dup = named.duplicated(["client_id", "name"], keep="first")
+    for cid, name, row in zip(named.loc[dup, "client_id"], named.loc[dup, "name"], named.loc[dup, "_row"],
+                              strict=True):
+        out.append(Finding(sheet, cell_of(book, "key_persons", "name", row),
+                           f"客户 '{cid}' 的关键人 '{name}' 重复登记,只用第一行", "warning", "duplicate-key-person",
+                           "name"))
+    blank = named["role"].isin(vocab.KP_DECISION_ROLES) & named["attitude"].isna()
+    for name, row in zip(named.loc[blank, "name"], named.loc[blank, "_row"], strict=True):
+        out.append(Finding(sheet, cell_of(book, "key_persons", "attitude", row),
+                           f"关键人 '{name}' 是A/D角色但没有填态度,无法判断是否需要争取", "warning",
+                           "attitude-missing", "attitude"))
+    c = book.contacts
+    if "key_person" in book.letters.get("contacts", {}) and not c.empty:
+        known = set(zip(named["client_id"], named["name"], strict=True))
+        c = c[c["key_person"].notna()]
+        for cid, name, row in zip(c["client_id"].astype(object), c["key_person"], c["_row"], strict=True):
+            if (cid, name) not in known:
+                out.append(Finding(book.sheet_name("contacts"), cell_of(book, "contacts", "key_person", row),
+                                   f"关键人 '{name}' 不是客户 '{cid}' 在「{sheet}」表中的关键人", "warning",
+                                   "key-person-unknown", "key_person"))
+    return out
+
+
+def check_activities(book: Book) -> list[Finding]:
+    acts = book.activities
+    out: list[Finding] = []
+    for text, row in zip(acts["classes"], acts["_row"], strict=True):
+        if target_classes(text) is None:
+            out.append(Finding(book.sheet_name("activities"), cell_of(book, "activities", "classes", row),
+                               f"对象类别 '{text}' 应为 A/B/C/D,如 A,B(留空为全部客户);这个活动不发邀请",
+                               "error", "classes-invalid", "classes"))
     return out
 
 
@@ -190,6 +236,7 @@ CHECKS: tuple[Callable[[Book], list[Finding]], ...] = (
     check_required, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
     check_duplicate_mobiles,
     check_handovers, check_holiday_days,
+    check_key_persons, check_activities,
 )
 
 
@@ -219,6 +266,8 @@ def leave_out_bad_rows(book: Book) -> tuple[Book, int]:
         bad = frame[required].isna().any(axis=1)
         if sheet.key == "clients":  # a 姓名 of spaces or of the wrong type is no name
             bad |= ~frame["name"].map(lambda v: isinstance(v, str) and bool(v.strip()))
+        if sheet.key == "activities":  # a 对象类别 that is not A-D would invite the wrong clients
+            bad |= frame["classes"].map(lambda t: target_classes(t) is None)
         if bad.any():
             dropped += int(bad.sum())
             frames[sheet.key] = frame.loc[~bad].reset_index(drop=True)

@@ -31,6 +31,7 @@ from ..messages import Messages
 from ..planner import Plan, plan, priority_key
 from ..records import Book
 from ..rules import Rules
+from .activities import activities
 from .birthdays import birthdays
 from .cadence_calls import cadence_calls
 from .care_sms import care_sms
@@ -38,20 +39,26 @@ from .context import Context, make_context
 from .holidays import LOOKAHEAD, holidays
 from .immediate_sms import immediate_sms
 from .key_dates import key_dates
+from .key_persons import key_persons
 from .persistence import persistence
 from .profile import profile
 from .promises import promises
+from .referral_asks import referral_asks
 from .referrals import referrals
 from .sleeping import sleeping
 from .surveys import complaints, surveys
+from .weekend_sms import weekend_sms
 
 TASK_COLUMNS = ["date", "due", "overdue_days", "rank", "priority", "kind", "client_id", "name",
                 "phone", "agent", "client_class", "task", "channel", "reason", "sms", "task_id"]
 
 FAMILIES: tuple[Callable[[Context], pd.DataFrame], ...] = (
-    promises, immediate_sms, birthdays, key_dates, holidays, cadence_calls, referrals, sleeping,
-    persistence, surveys, complaints, care_sms, profile,
+    promises, immediate_sms, birthdays, key_dates, key_persons, activities, holidays, cadence_calls,
+    referrals, referral_asks, sleeping, persistence, surveys, complaints, care_sms, profile, weekend_sms,
 )
+# Optional columns a family brings for its drafts and identity: `ref` tells apart two tasks
+# of one kind for one client on one day (two key persons of an account, two activities).
+EXTRA_COLUMNS = ("kinds", "holiday", "who", "type", "event", "ref", "salute", "activity", "place", "event_date")
 
 
 def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
@@ -99,6 +106,8 @@ def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
         tasks[col] = tasks[col].where(tasks[col].notna(), mapped) if col in tasks else mapped
     if agent is not None:
         tasks = tasks[tasks["agent"] == agent]
+    if "ref" in tasks:
+        tasks["ref"] = tasks["ref"].fillna("")
     tasks = call_landlines(tasks)
     tasks = drop_logged(tasks, book.contacts)  # a task number in 跟进记录 is done (the daily loop)
     if "task_id" not in tasks:
@@ -113,7 +122,7 @@ def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
     tasks["sms"] = ""
     if messages is not None:
         tasks["sms"] = drafts(tasks, info, messages, rules["office_address"])
-    extra = [c for c in ("kinds", "holiday", "who", "type", "event") if c in tasks]
+    extra = [c for c in EXTRA_COLUMNS if c in tasks]
     return Plan(tasks[TASK_COLUMNS + extra].reset_index(drop=True), planned.unplanned, findings)
 
 
