@@ -542,11 +542,28 @@ def test_every_new_template_renders_in_the_bounded_sandbox(kind):
         assert m.findings == [] and text.endswith("——") and "华总" in text and "{{" not in text
 
 
-def test_a_merged_row_keeps_its_top_tasks_own_number():
-    from xlcrm.core.loop import task_id, with_task_ids
+def test_a_merged_row_lists_each_tasks_own_number_top_first():
+    from xlcrm.core.loop import JOIN_SEP, task_id, with_task_ids
     book = book_of(clients=[client("K1", class_override="B")],
                    contacts=[touch("K1", datetime(2026, 11, 10, 10), promised_date=date(2026, 11, 20))])
     row = with_task_ids(tasks(book))
     row = row[row["client_id"] == "K1"].iloc[0]
     assert row["kinds"].startswith("承诺反馈、维护电话") and row["due"].date() == date(2026, 11, 13)  # the call's
-    assert row["task_id"] == task_id("K1", "承诺反馈", date(2026, 11, 20))  # … but the promise's number
+    ids = row["task_id"].split(JOIN_SEP)
+    assert ids[0] == task_id("K1", "承诺反馈", date(2026, 11, 20))  # the promise's own number first
+    assert task_id("K1", "维护电话", date(2026, 11, 13)) in ids
+
+
+def test_ticking_a_merged_row_closes_every_task_it_stands_for():
+    # KB's promise, cadence call and the activity invitation fall on 11-23: one call, one row.
+    from xlcrm.core.loop import with_task_ids
+    kw = dict(clients=[client("KB", class_override="B")], activities=[activity(date(2026, 11, 30))])
+    before = [touch("KB", datetime(2026, 11, 20, 10), promised_date=date(2026, 11, 23))]
+    row = with_task_ids(tasks(book_of(contacts=before, **kw)))
+    row = row[(row["client_id"] == "KB") & (row["date"] == pd.Timestamp(TODAY))]
+    assert len(row) == 1 and vocab.ACTIVITY_INVITATION in row.iloc[0]["kinds"], row[["kinds", "task_id"]]
+    logged = touch("KB", datetime(2026, 11, 23, 10), outcome="已接通", purpose="日常维护",
+                   task_id=row.iloc[0]["task_id"])
+    after = tasks(book_of(contacts=[*before, logged], **kw))
+    assert of(after, vocab.ACTIVITY_INVITATION, "KB").empty
+    assert of(after, vocab.PROMISE, "KB").empty

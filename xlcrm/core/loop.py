@@ -35,6 +35,10 @@ TOUCH_KEYS = ("client_id", "date", "agent", "channel", "purpose", "outcome", "pr
               "notes", "key_person", "task_id")
 KEY_PERSON_NOTE = "关键人: "  # 备注 prefix naming the key person when 跟进记录 has no 关键人 column
 ATTEMPT_SEP = "-"
+# A planner-merged row (one call for two reasons) stands for several tasks; its 任务编号
+# lists each task's number, the top task first: 承诺反馈-4bf37232aaae+维护电话-0c2d2e9b1f3a.
+# Logging it closes every one of them.
+JOIN_SEP = "+"
 
 
 def _key(client_id: object, kind: str, day: str, ref: object) -> bytes:
@@ -64,6 +68,17 @@ def task_ids(client_ids: pd.Series, kinds: pd.Series, dues: pd.Series, refs: pd.
 
 def _refs(tasks: pd.DataFrame) -> pd.Series | None:
     return tasks["ref"] if "ref" in tasks else None
+
+
+def split_ids(tid: object) -> list[str]:
+    """The task numbers a 任务编号 cell stands for (one, or several for a merged row)."""
+    return [part.strip() for part in str(tid).split(JOIN_SEP) if part.strip()]
+
+
+def _exploded(c: pd.DataFrame) -> pd.DataFrame:
+    """跟进记录 rows with a 任务编号, one row per task number it names."""
+    c = c.assign(task_id=c["task_id"].astype(str).map(split_ids)).explode("task_id")
+    return c[c["task_id"].notna()]
 
 
 def base_id(tid: str) -> str:
@@ -98,6 +113,7 @@ def logged_attempts(contacts: pd.DataFrame) -> tuple[set[str], dict[str, int]]:
     c = contacts[contacts["task_id"].notna()]
     if c.empty:
         return set(), {}
+    c = _exploded(c)
     base = c["task_id"].astype(str).map(base_id)
     failed = c["outcome"].isin(vocab.NOT_REACHED).to_numpy()
     closed = set(base[~failed])
@@ -241,7 +257,7 @@ def drop_logged(tasks: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
     closed, tries = logged_attempts(contacts)
     if not closed and not tries or tasks.empty:
         return tasks
-    c = contacts[contacts["task_id"].notna()]
+    c = _exploded(contacts[contacts["task_id"].notna()])
     pairs = pd.MultiIndex.from_arrays([c["client_id"].astype(str).to_numpy(),
                                        c["task_id"].astype(str).str.split(ATTEMPT_SEP, n=1).str[0].to_numpy()])
     mine = pd.MultiIndex.from_arrays([tasks["client_id"].astype(str).to_numpy(), tasks["kind"].astype(str).to_numpy()])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import vocab
-from .loop import with_task_ids
+from .loop import JOIN_SEP, with_task_ids
 from .records import Finding
 from .rules import Rules
 
@@ -95,9 +95,9 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
     if not dup.any():
         return tasks
     single, multi = tasks[~dup], tasks[dup]
-    # The merged row keeps its top task's own 任务编号 (made from that task's kind, due
-    # date and ref, not from the joined row's earliest due date), so a tick on it closes
-    # that task on the next refresh.
+    # The merged row's 任务编号 lists each task's own number (made from that task's kind,
+    # due date and ref, not from the joined row's earliest due date), the top task's first,
+    # so a tick on it closes all of them on the next refresh.
     multi = with_task_ids(multi)
     rows = []
     for _key, group in multi.groupby(keys, sort=False, dropna=False):
@@ -107,6 +107,7 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
         first["rank"] = group["rank"].min()
         first["due"] = group["due"].min()
         first["overdue_days"] = group["overdue_days"].max()
+        first["task_id"] = JOIN_SEP.join(dict.fromkeys(str(t) for t in group["task_id"]))
         if "keep" in group:
             first["keep"] = group["keep"].fillna(False).astype(bool).any()
         for col, sep in _JOINED.items():
