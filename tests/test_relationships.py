@@ -567,3 +567,17 @@ def test_ticking_a_merged_row_closes_every_task_it_stands_for():
     after = tasks(book_of(contacts=[*before, logged], **kw))
     assert of(after, vocab.ACTIVITY_INVITATION, "KB").empty
     assert of(after, vocab.PROMISE, "KB").empty
+
+
+def test_a_invitation_visits_beyond_the_visit_cap_or_already_late_become_calls():
+    a_clients = [client(f"A{i}", class_override="A") for i in range(6)]
+    # Activity 12-02 (Wed): invitation day 11-25 (Wed); 每日拜访上限 4 → four visits, two calls.
+    inv = of(tasks(book_of(clients=a_clients, activities=[activity(date(2026, 12, 2))])),
+             vocab.ACTIVITY_INVITATION)
+    assert (inv["channel"] == vocab.VISIT).sum() == 4 and (inv["channel"] == vocab.PHONE).sum() == 2
+    assert set(inv["date"].dt.date) == {date(2026, 11, 25)}
+    # Activity 11-28: the invitation visit day (Fri 11-20) has passed: a call today, shown overdue.
+    inv = of(tasks(book_of(clients=a_clients[:2], activities=[activity(date(2026, 11, 28))])),
+             vocab.ACTIVITY_INVITATION)
+    assert list(inv["channel"]) == [vocab.PHONE] * 2 and set(inv["date"].dt.date) == {TODAY}
+    assert (inv["overdue_days"] > 0).all()

@@ -1,7 +1,7 @@
 """Activities (活动: seed 000 客户活动/生日派对, seed 004 业主活动): every active client of
 an activity's 对象类别 (blank: every class) is invited 规则 活动邀请提前天数 (7) days
-before it: A → a visit with the invitation (on a working day on or before), B → a
-call, C/D → an SMS naming the activity, its date and place. A reached touch (or a sent
+before it: A → a visit with the invitation (on a working day on or before; a call when
+that day has passed or the agent's 每日拜访上限 is reached), B → a call, C/D → an SMS naming the activity, its date and place. A reached touch (or a sent
 SMS) with 事由 活动邀请 from one invitation period before the invitation day up to the
 activity counts as invited. Attendance is logged as 方式 活动, which counts toward B.
 """
@@ -26,6 +26,9 @@ def target_classes(text: object) -> tuple[str, ...] | None:
     if not letters or any(ch not in vocab.CLASSES for ch in letters):
         return None
     return tuple(c for c in vocab.CLASSES if c in letters)
+
+
+VISIT_CAP = "visits_per_day"
 
 
 def activities(ctx: Context) -> pd.DataFrame:
@@ -54,13 +57,21 @@ def activities(ctx: Context) -> pd.DataFrame:
         place = act.place if isinstance(act.place, str) else ""
         label = f"「{act.name}」({month_day(pd.Series([event])).iloc[0]}{'·' + place if place else ''})"
         a = (cls == "A").to_numpy()
-        visit_day = ctx.working_day_on_or_before(pd.Series(due, index=who.index[a]))
+        visit_day = pd.to_datetime(ctx.working_day_on_or_before(pd.Series(due, index=who.index[a])))
         b = (cls == "B").to_numpy()
         cd = ~(a | b)
         reason = f"活动前{days}天邀请{'/'.join(target_classes(act.classes))}类客户(活动编号{act.activity_id})"
         extra = {"activity": act.name, "place": place, "event_date": event, "ref": act.activity_id}
-        parts.append(task_frame(who.index[a], visit_day, vocab.ACTIVITY_INVITATION, "登门邀请参加" + label
+        # An A visit needs a free visit slot: one whose day has passed, or beyond the agent's
+        # 每日拜访上限 that day, becomes a call ("不便登门则电话"; a late one is carried to today).
+        slot = visit_day.groupby([who.loc[visit_day.index, "agent"].fillna(""), visit_day]).cumcount()
+        visit = ((visit_day >= ctx.today) & (slot < ctx.rules[VISIT_CAP])).to_numpy()
+        a_visit, a_call = who.index[a][visit], who.index[a][~visit]
+        parts.append(task_frame(a_visit, visit_day[visit], vocab.ACTIVITY_INVITATION, "登门邀请参加" + label
                                 + ",送请柬(不便登门则电话)", vocab.VISIT, "A类: " + reason, **extra))
+        parts.append(task_frame(a_call, visit_day[~visit],
+                                vocab.ACTIVITY_INVITATION, "电话邀请参加" + label + "(登门时间已排满或已过)",
+                                vocab.PHONE, "A类: " + reason, **extra))
         parts.append(task_frame(who.index[b], np.full(b.sum(), due), vocab.ACTIVITY_INVITATION,
                                 "电话邀请参加" + label, vocab.PHONE, "B类: " + reason, **extra))
         parts.append(task_frame(who.index[cd], np.full(cd.sum(), due), vocab.ACTIVITY_INVITATION,
