@@ -11,6 +11,7 @@ accepted in Chinese or English; columns the schema doesn't know are left alone.
 
 from __future__ import annotations
 
+import logging
 import math
 import zipfile
 from dataclasses import replace
@@ -23,11 +24,13 @@ from openpyxl.utils import get_column_letter
 
 from ..core.records import Book, Finding
 from . import schema
+from .arrow_read import first_rows, read_sheet_arrow
 from .dates import parse_date, parse_month_day
 from .errors import WorkbookError
 from .guard import check_package
 from .schema import Sheet
 
+FAST = True  # read through Arrow (fastexcel) where it gives the same result; tests switch it off
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Program-owned sheets read back for what agents typed into them (完成, 结果 …: the daily loop).
 TICKED_SHEETS = ("my_tasks",)
@@ -130,11 +133,16 @@ def _open(path: Path):
 
 
 def _open_checked(path: Path):
+    odd = check_readable(path)
+    return _calamine(path), odd
+
+
+def _calamine(path: Path):
+    """python-calamine's workbook; call only after check_readable."""
     from python_calamine import CalamineWorkbook
 
-    odd = check_readable(path)
     try:
-        return CalamineWorkbook.from_path(str(path)), odd
+        return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several private error types
         raise WorkbookError(f"{path}: 无法读取工作簿({exc})") from exc
 
@@ -153,8 +161,7 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
     aliases = schema.header_map(sheet)
     header_at = _find_header(rows, aliases)
     if header_at is None:
-        findings.append(Finding(name, "A1", f"找不到表头(应有 {'、'.join(c.zh for c in sheet.columns[:4])} …)",
-                                "fatal", "header-missing"))
+        findings.append(_no_header(sheet, name))
         return empty_frame(sheet), {}, findings
     positions: dict[str, int] = {}
     for j, value in enumerate(rows[header_at]):
@@ -183,11 +190,7 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
         if hit is not None:
             findings.append(Finding(name, f"{get_column_letter(j + 1)}{first_row + keep[hit]}",
                                     "此列没有表头,其中的内容被忽略", "warning", "column-no-header"))
-    for col in sheet.columns:
-        if col.required and col.key not in positions:
-            where = f"{get_column_letter(len(rows[header_at]) + 1)}{header_at + 1}"
-            findings.append(Finding(name, where, f"缺少必填列「{col.zh}」({col.english})", "fatal",
-                                    "column-missing", col.key))
+    findings += _missing_columns(sheet, name, positions, len(rows[header_at]), header_at + 1)
     data: dict[str, Any] = {"_row": [first_row + i for i in keep]}
     for col in sheet.columns:
         j = positions.get(col.key)
@@ -196,23 +199,43 @@ def read_sheet(rows: list[list[Any]], sheet: Sheet, name: str
         for i, code, message in bad:
             findings.append(Finding(name, f"{letters[col.key]}{first_row + keep[i]}", message, "error", code,
                                     col.key))
-        if col.kind == "monthday":
-            full, months, days = values
-            data[col.key] = pd.to_datetime(pd.Series(full, dtype=object), errors="coerce")
-            data[col.key + "_month"] = pd.array(months, dtype="Int64")
-            data[col.key + "_day"] = pd.array(days, dtype="Int64")
-        elif col.kind == "date":
-            data[col.key] = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce")
-        elif col.kind in ("int", "float"):
-            data[col.key] = pd.Series(values, dtype=float)
-        else:
-            data[col.key] = pd.Series(values, dtype=object)
+        _store(data, col, values)
+    return _frame(sheet, data), letters, findings
+
+
+def _no_header(sheet: Sheet, name: str) -> Finding:
+    return Finding(name, "A1", f"找不到表头(应有 {'、'.join(c.zh for c in sheet.columns[:4])} …)",
+                   "fatal", "header-missing")
+
+
+def _missing_columns(sheet: Sheet, name: str, positions: dict[str, int], width: int, header_row: int
+                     ) -> list[Finding]:
+    where = f"{get_column_letter(width + 1)}{header_row}"
+    return [Finding(name, where, f"缺少必填列「{col.zh}」({col.english})", "fatal", "column-missing", col.key)
+            for col in sheet.columns if col.required and col.key not in positions]
+
+
+def _store(data: dict[str, Any], col: schema.Column, values: Any) -> None:
+    if col.kind == "monthday":
+        full, months, days = values
+        data[col.key] = pd.to_datetime(pd.Series(full, dtype=object), errors="coerce")
+        data[col.key + "_month"] = pd.array(months, dtype="Int64")
+        data[col.key + "_day"] = pd.array(days, dtype="Int64")
+    elif col.kind == "date":
+        data[col.key] = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce")
+    elif col.kind in ("int", "float"):
+        data[col.key] = pd.Series(values, dtype=float)
+    else:
+        data[col.key] = pd.Series(values, dtype=object)
+
+
+def _frame(sheet: Sheet, data: dict[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame(data)
     if sheet.key == "contacts":
         # A million contact rows are grouped by client again and again: categorical codes
         # make each groupby/isin several times faster than hashing the id strings.
         frame["client_id"] = frame["client_id"].astype("category")
-    return frame, letters, findings
+    return frame
 
 
 def _convert(col: schema.Column, raw: list[Any]):
@@ -271,10 +294,26 @@ def _convert(col: schema.Column, raw: list[Any]):
     return out, bad
 
 
+def _fast_reader(path: Path):
+    """fastexcel's reader, each sheet's first row and the sheet names; None if not usable."""
+    if not FAST:
+        return None
+    try:
+        import fastexcel
+
+        # fastexcel logs a guessed dtype as a warning; the user would see it as noise on stderr
+        logging.getLogger("fastexcel").setLevel(logging.ERROR)
+        reader = fastexcel.read_excel(str(path))
+        names = list(reader.sheet_names)
+        return reader, first_rows(path, names), names
+    except Exception:  # anything fastexcel or the XML scan can't take: the slow path reads it
+        return None
+
+
 def load(path: str | Path) -> tuple[Book, list[Finding]]:
     """Load a workbook. Raises WorkbookError only for a file that isn't a workbook."""
     path = Path(path)
-    wb, odd = _open_checked(path)
+    odd = check_readable(path)  # the guard runs before any reader touches the file
     parts: dict[str, str] = {}
     if odd:
         from .package import sheet_parts
@@ -284,8 +323,10 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
                 parts = sheet_parts(zf)
         except Exception:  # noqa: BLE001 - the reader below reports a broken workbook
             parts = {}
+    fast = _fast_reader(path)
+    wb = _calamine(path) if fast is None else None
     try:
-        names = list(wb.sheet_names)
+        names = list(wb.sheet_names) if wb is not None else fast[2]
         frames: dict[str, pd.DataFrame] = {}
         sheet_names: dict[str, str] = {}
         letters: dict[str, dict[str, str]] = {}
@@ -301,8 +342,18 @@ def load(path: str | Path) -> tuple[Book, list[Finding]]:
             sheet_names[sheet.key] = name
             if sheet.owned and sheet.key not in TICKED_SHEETS:
                 continue  # written by us; nothing to read
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            frame, cols, found = read_sheet(rows, sheet, name)
+            read = None
+            if fast is not None and name in fast[1]:
+                try:
+                    read = read_sheet_arrow(fast[0], name, sheet, fast[1][name])
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException:  # noqa: B036 - fastexcel panics (pyo3) are BaseExceptions
+                    read = None  # whatever fastexcel refuses, python-calamine reads and words
+            if read is None:
+                wb = wb or _calamine(path)
+                read = read_sheet(wb.get_sheet_by_name(name).to_python(skip_empty_area=False), sheet, name)
+            frame, cols, found = read
             if sheet.owned:  # a missing column of 我的任务 only means nothing was ticked there
                 found = [f for f in found if f.severity != "fatal"]
             else:

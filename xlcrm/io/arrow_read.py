@@ -1,0 +1,266 @@
+"""The fast path of the loader: a sheet read through Arrow (fastexcel), typed per column.
+
+fastexcel parses a sheet once in Rust and hands over Arrow columns: dates as
+timestamps, numbers as doubles, text as strings, each column typed by the schema
+(`dtypes` by header name). Cells that don't fit their column come back as cell errors
+naming the cell and its raw value, and go through the same `parse_date` / `_number` as
+the python-calamine path, so the findings are the same `Sheet!Cell: message` lines.
+
+`read_sheet_arrow` returns None whenever the sheet holds something this path cannot
+reproduce exactly (the header is not the first non-empty row, a header with stray spaces,
+a boolean or a date typed into a text column, an error cell in a date column, a date
+before 1900); the loader then reads that sheet through python-calamine. So the fast path
+is an optimisation only: the result is the same frame and the same findings either way
+(tests/test_loader.py compares both on generated sheets).
+
+Excel row numbers: fastexcel's frame starts at the sheet's first non-empty row, which is
+read from the sheet's XML (`first_rows`), so `_row` and every finding name the real row.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from openpyxl.utils import get_column_letter
+
+from ..core.records import Finding
+from . import schema
+from .package import sheet_parts
+from .schema import Sheet
+
+DTYPES = {"date": "datetime", "monthday": "datetime", "int": "float", "float": "float"}
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF = re.compile(rb'\br="[A-Z]+(\d+)"')
+_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_STRING = re.compile(r"^Expected \w+ but got 'String\(\"(.*)\"\)'$", re.S)
+_ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]+\}|.)", re.S)
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+# Text a non-text cell turns into: booleans, date serials, tiny numbers in Rust's notation.
+_SUSPECT = r"^(true|false|-?0\.0000\d*|\d{1,7}(\.\d+)?)$"
+_MIN_DATE = pd.Timestamp(1900, 1, 1)
+
+
+def first_rows(path: Path, names: list[str]) -> dict[str, int]:
+    """0-based row of the first cell with a value, for each sheet name (from the sheet XML)."""
+    out: dict[str, int] = {}
+    with zipfile.ZipFile(path) as zf:
+        parts = sheet_parts(zf)
+        for name in names:
+            part = parts.get(name)
+            if part is None:
+                continue
+            row = _first_row(zf, part)
+            if row is not None:
+                out[name] = row
+    return out
+
+
+def _first_row(zf: zipfile.ZipFile, part: str, limit: int = 1 << 22) -> int | None:
+    buffer = b""
+    with zf.open(part) as fh:
+        while len(buffer) < limit:
+            chunk = fh.read(65536)
+            if not chunk:
+                break
+            buffer += chunk
+            start = buffer.find(b"<sheetData")
+            if start < 0:
+                continue
+            for m in _CELL.finditer(buffer, start):
+                if m.group(3) is None or not _VALUE.search(m.group(3)):
+                    continue
+                ref = _REF.search(m.group(1))
+                if ref is None:  # cells without references: the row element says where
+                    rows = list(_ROW.finditer(buffer, start, m.start()))
+                    return int(rows[-1].group(1)) - 1 if rows else None
+                return int(ref.group(1)) - 1
+            if b"</sheetData>" in buffer:
+                return None
+    return None
+
+
+def _unescape(text: str) -> str:
+    def one(m: re.Match) -> str:
+        s = m.group(1)
+        if s.startswith("u{"):
+            return chr(int(s[2:-1], 16))
+        return _ESCAPES.get(s, s)
+
+    return _ESCAPE.sub(one, text)
+
+
+def _text_values(arr: pa.Array) -> np.ndarray | None:
+    """Stripped strings (None for blank) as an object array; None if a value looks non-text."""
+    if arr.null_count == len(arr):
+        return np.full(len(arr), None, dtype=object)
+    if pc.any(pc.match_substring_regex(arr, _SUSPECT)).as_py():
+        suspects = pc.filter(arr, pc.match_substring_regex(arr, _SUSPECT)).to_pylist()
+        for v in suspects:
+            if v in ("true", "false") or v.startswith(("0.0000", "-0.0000")) or 1 <= float(v) < 2958466:
+                return None
+    values = arr.to_numpy(zero_copy_only=False)
+    return np.array([(v.strip() or None) if v is not None else None for v in values], dtype=object)
+
+
+def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
+                     ) -> tuple[pd.DataFrame, dict[str, str], list[Finding]] | None:
+    """Read one sheet through fastexcel; None when the python-calamine path must read it."""
+    from . import loader
+
+    aliases = schema.header_map(sheet)
+    dtypes = {alias: DTYPES.get(sheet.column(key).kind, "string") for alias, key in aliases.items()}
+    loaded = reader.load_sheet(name, header_row=0, dtypes=dtypes)
+    infos = loaded.available_columns()
+    positions: dict[str, int] = {}
+    index: dict[str, int] = {}
+    for info in infos:
+        stripped = info.name.strip() if isinstance(info.name, str) else info.name
+        dup = re.fullmatch(r"(.*)_\d+", stripped) if isinstance(stripped, str) else None
+        if stripped not in aliases and dup and dup.group(1).strip() in aliases:
+            return None  # fastexcel renamed a repeated header: the slow path words the finding
+        if stripped in aliases:
+            if stripped != info.name:
+                return None  # a header with stray spaces: its dtype was guessed
+            if aliases[stripped] in positions:
+                return None  # a duplicate header: the slow path words the finding
+            positions[aliases[stripped]] = info.absolute_index
+            index[aliases[stripped]] = info.index
+    if not positions:
+        return None  # a title above the header, or no header: the slow path finds it
+    batch, errors = loaded.to_arrow_with_errors()
+    if not isinstance(batch, pa.RecordBatch):
+        batch = pa.record_batch(batch)
+    header_row = first_row + 1  # 1-based Excel row of the header
+    cols = batch.columns
+    # A row is kept when any of its cells has a value (as the calamine path: '' is empty).
+    mask = None
+    for arr in cols:
+        valid = pc.is_valid(arr)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            valid = pc.and_(valid, pc.not_equal(arr, ""))
+        valid = pc.fill_null(valid, False)
+        mask = valid if mask is None else pc.or_(mask, valid)
+    for info, arr in zip(infos, cols, strict=False):
+        if isinstance(info.name, str) and info.name.startswith("__UNNAMED__") and pc.any(
+                pc.fill_null(pc.is_valid(arr), False)).as_py():
+            return None  # a column without header holds data: the slow path warns about it
+    height = batch.num_rows
+    keep_mask = mask.to_numpy(zero_copy_only=False) if mask is not None else np.zeros(height, dtype=bool)
+    keep = np.flatnonzero(keep_mask)
+    # Cells that did not fit their column's type, by (frame row, column index in the frame).
+    bad_cells: dict[int, dict[int, str]] = {}
+    for err in (errors.errors if errors else []):
+        row, col = err.offset_position
+        m = _STRING.match(err.detail)
+        if m is None:
+            return None  # an error cell or a boolean in a date or number column
+        bad_cells.setdefault(col, {})[row] = _unescape(m.group(1))
+    letters = {key: get_column_letter(j + 1) for key, j in positions.items()}
+    width = max((i.absolute_index for i in infos), default=-1) + 1
+    findings = loader._missing_columns(sheet, name, positions, width, header_row)
+    rows = np.asarray(header_row + 1 + keep, dtype=np.int64)
+    data: dict[str, Any] = {"_row": rows.tolist()}
+    for col in sheet.columns:
+        if col.key not in positions:
+            values, bad = loader._convert(col, [None] * len(keep))
+            loader._store(data, col, values)
+            continue
+        arr = cols[index[col.key]].take(pa.array(keep))
+        fixes = bad_cells.get(index[col.key], {})
+        converted = _convert(col, arr, keep, fixes)
+        if converted is None:
+            return None
+        values, bad = converted
+        for i, code, message in bad:
+            findings.append(Finding(name, f"{letters[col.key]}{int(rows[i])}", message, "error", code, col.key))
+        data.update(values)
+    return loader._frame(sheet, data), letters, findings
+
+
+def _convert(col: schema.Column, arr: pa.Array, keep: np.ndarray, fixes: dict[int, str]):
+    """Typed pandas values for `data` and [(kept index, code, message)]; None to fall back."""
+    from . import loader
+
+    fixed = {}
+    if fixes:
+        where = {int(r): i for i, r in enumerate(keep)}
+        fixed = {where[r]: text for r, text in fixes.items() if r in where}
+    if col.kind in ("date", "monthday"):
+        if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
+            if pc.any(pc.less(arr, pa.scalar(_MIN_DATE, arr.type))).as_py():
+                return None  # a number Excel can't show as a date: the slow path words it
+            series = pd.Series(arr.to_pandas(), dtype="datetime64[us]") if len(arr) else pd.Series(
+                [], dtype="datetime64[us]")
+        else:  # an empty column comes back as nulls of another type
+            if arr.null_count != len(arr):
+                return None
+            series = pd.Series(pd.NaT, index=range(len(arr)), dtype="datetime64[us]")
+        order = sorted(fixed)
+        out, bad = loader._convert(col, [fixed[i] for i in order])
+        bad = [(order[k], code, message) for k, code, message in bad]
+        if col.kind == "date":
+            for k, i in enumerate(order):
+                series.iloc[i] = pd.NaT if out[k] is None else out[k]
+            return {col.key: _as_loader_dates(series)}, bad
+        months = pd.array(series.dt.month, dtype="Int64")
+        days = pd.array(series.dt.day, dtype="Int64")
+        for k, i in enumerate(order):
+            full, month, day = out[0][k], out[1][k], out[2][k]
+            series.iloc[i] = pd.NaT if full is None else full
+            months[i], days[i] = month, day
+        return {col.key: _as_loader_dates(series), col.key + "_month": months, col.key + "_day": days}, bad
+    if col.kind in ("int", "float"):
+        if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
+            if arr.null_count != len(arr):
+                return None
+            values = np.full(len(arr), np.nan)
+        else:
+            values = arr.to_numpy(zero_copy_only=False).astype(float)
+            if pa.types.is_floating(arr.type) and not np.isfinite(values[~np.isnan(values)]).all() or (
+                    pa.types.is_floating(arr.type) and pc.any(pc.is_nan(arr)).as_py()):
+                return None  # 'nan', 'inf' typed as text: fastexcel parsed them; the slow path words them
+        raw = [None] * len(arr)
+        for i, text in fixed.items():
+            raw[i] = text
+        present = ~np.isnan(values)
+        if col.choices:
+            odd = present
+        else:  # what loader._number_problem refuses: negative, too large, a fraction in a count
+            with np.errstate(invalid="ignore"):
+                odd = ~np.isfinite(values) & present | (values < 0) | (values > loader.MAX_NUMBER[col.kind])
+                if col.kind == "int":
+                    odd |= present & (np.floor(values) != values)
+        check = sorted(set(fixed) | set(np.flatnonzero(odd).tolist()))
+        subset = [raw[i] if i in fixed else float(values[i]) for i in check]
+        converted, bad = loader._convert(col, subset)
+        for k, i in enumerate(check):
+            values[i] = np.nan if converted[k] is None else converted[k]
+        bad = [(check[k], code, message) for k, code, message in bad]
+        return {col.key: pd.Series(values, dtype=float)}, bad
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        if arr.null_count != len(arr):
+            return None
+    text = _text_values(arr) if arr.null_count != len(arr) else np.full(len(arr), None, dtype=object)
+    if text is None:
+        return None
+    bad = []
+    if col.kind == "enum":
+        series = pd.Series(text, dtype=object)
+        for i in np.flatnonzero((series.notna() & ~series.isin(col.choices)).to_numpy()):
+            bad.append((int(i), "enum-invalid", f"{col.zh} '{text[i]}' 不在可选值({'/'.join(col.choices)})中"))
+            text[i] = None
+    return {col.key: pd.Series(text, dtype=object)}, bad
+
+
+def _as_loader_dates(series: pd.Series) -> pd.Series:
+    """The dtype the python-calamine path produces: pandas infers seconds when all are blank."""
+    series = series.reset_index(drop=True)
+    return series.astype("datetime64[s]" if series.isna().all() else "datetime64[us]")
