@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 
 from ..core.records import Finding
 from . import schema
+from .dates import from_serial
 from .package import sheet_parts
 from .schema import Sheet
 
@@ -40,11 +41,12 @@ _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _REF = re.compile(rb'\br="[A-Z]+(\d+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
 _ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_STRING = re.compile(r"^Expected \w+ but got 'String\(\"(.*)\"\)'$", re.S)
+_STRING = re.compile(r"^(?:Expected \w+ but got ')?String\(\"(.*)\"\)'?$", re.S)
+_EDGE = r"^[\s\pZ\x1c-\x1f\x85\x0b]|[\s\pZ\x1c-\x1f\x85\x0b]$"
 _ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]+\}|.)", re.S)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 # Text a non-text cell turns into: booleans, date serials, tiny numbers in Rust's notation.
-_SUSPECT = r"^(true|false|-?0\.0000\d*|\d{1,7}(\.\d+)?)$"
+_SUSPECT = r"^(true|false|-?\d+\.\d+|\d{1,7}|-0)$"
 _MIN_DATE = pd.Timestamp(1900, 1, 1)
 
 
@@ -97,17 +99,103 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
-def _text_values(arr: pa.Array) -> np.ndarray | None:
-    """Stripped strings (None for blank) as an object array; None if a value looks non-text."""
-    if arr.null_count == len(arr):
-        return np.full(len(arr), None, dtype=object)
-    if pc.any(pc.match_substring_regex(arr, _SUSPECT)).as_py():
-        suspects = pc.filter(arr, pc.match_substring_regex(arr, _SUSPECT)).to_pylist()
-        for v in suspects:
-            if v in ("true", "false") or v.startswith(("0.0000", "-0.0000")) or 1 <= float(v) < 2958466:
+def _text_values(arr: pa.Array, reader: Any = None, name: str = "", column: int = -1,
+                 rows: np.ndarray | None = None) -> np.ndarray | None:
+    """Stripped strings (None for blank) as an object array, as the calamine path words them.
+
+    A number, date or boolean in a text column arrives as text in Rust's notation
+    (`45356` for a date, `true`); such values are looked up once more with the cell's
+    real type (a second read of that one column) and worded as `_text` words them.
+    None when that is not possible.
+    """
+    from .loader import _text
+
+    suspect = pc.fill_null(pc.match_substring_regex(arr, _SUSPECT), False)
+    if pc.any(suspect).as_py():
+        where = np.flatnonzero(suspect.to_numpy(zero_copy_only=False))
+        kinds = _cell_kinds(reader, name, column) if reader is not None else None
+        if kinds is None:
+            return None
+        values = arr.to_numpy(zero_copy_only=False).copy()
+        exact: dict[int, float] | None = None
+        for i in where:
+            detail = kinds.get(int(rows[i]) if rows is not None else int(i))
+            text = values[i]
+            if detail is None:  # no error reading it as a boolean: a boolean or a number cell
+                if text in ("true", "false"):
+                    values[i] = _text(text == "true")
+                    continue
+                if exact is None:  # the text of a fraction is rounded: read the numbers themselves
+                    exact = _numbers(reader, name, column)
+                number = exact.get(int(rows[i]) if rows is not None else int(i))
+                if number is None:
+                    return None
+                values[i] = _text(number)
+            elif detail.startswith("DateTime(") and "is_1904: false" in detail:
+                serial = float(re.search(r"value: ([-0-9.e+]+)", detail).group(1))
+                values[i] = _text(from_serial(serial))
+            elif not _STRING.match(detail):
                 return None
-    values = arr.to_numpy(zero_copy_only=False)
-    return np.array([(v.strip() or None) if v is not None else None for v in values], dtype=object)
+        # Only values with whitespace at either end need Python's own strip.
+        edges = pc.fill_null(pc.match_substring_regex(arr, _EDGE), False).to_numpy(zero_copy_only=False)
+        out = values.astype(object)
+        for i in np.flatnonzero(edges):
+            if out[i] is not None:
+                out[i] = out[i].strip() or None
+        out[np.equal(out, "")] = None
+        return out
+    # The usual case: strip each distinct value once and spread it by code (a million
+    # contact rows hold a few hundred thousand distinct strings at most).
+    unique, codes = _encoded(arr)
+    return unique[codes]
+
+
+def _encoded(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct stripped values (None last) and each row's index into them."""
+    encoded = pc.dictionary_encode(arr)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    words = encoded.dictionary.to_numpy(zero_copy_only=False)
+    unique = np.array([(w.strip() or None) for w in words] + [None], dtype=object)
+    codes = pc.fill_null(encoded.indices, len(words)).to_numpy(zero_copy_only=False)
+    return unique, codes
+
+
+def categorical(arr: pa.Array) -> pd.Categorical:
+    """The client ids of 跟进记录 as `astype("category")` makes them, without hashing a million strings."""
+    unique, codes = _encoded(arr)
+    cats = sorted({v for v in unique if v is not None})
+    where = {v: i for i, v in enumerate(cats)}
+    remap = np.array([where[v] if v is not None else -1 for v in unique], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(cats, dtype="str"))
+
+
+def _cell_kinds(reader: Any, name: str, column: int) -> dict[int, str] | None:
+    """For one column: frame row -> fastexcel's description of each cell that isn't a boolean."""
+    try:
+        sheet = reader.load_sheet(name, header_row=0, use_columns=[column], dtypes={column: "boolean"})
+        _, errors = sheet.to_arrow_with_errors()
+    except Exception:
+        return None
+    return {err.offset_position[0]: _detail(err.detail) for err in (errors.errors if errors else [])}
+
+
+def _numbers(reader: Any, name: str, column: int) -> dict[int, float]:
+    """For one column: frame row -> the cell's number (read as a float column)."""
+    try:
+        sheet = reader.load_sheet(name, header_row=0, use_columns=[column], dtypes={column: "float"})
+        batch = sheet.to_arrow()
+    except Exception:
+        return {}
+    if not isinstance(batch, pa.RecordBatch):
+        batch = pa.record_batch(batch)
+    values = batch.column(0).to_pylist()
+    return {i: v for i, v in enumerate(values) if v is not None}
+
+
+def _detail(detail: str) -> str:
+    m = re.match(r"^Expected \w+ but got '(.*?)'?$", detail, re.S)
+    return m.group(1) if m else detail
 
 
 def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
@@ -153,8 +241,7 @@ def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
                 pc.fill_null(pc.is_valid(arr), False)).as_py():
             return None  # a column without header holds data: the slow path warns about it
     height = batch.num_rows
-    keep_mask = mask.to_numpy(zero_copy_only=False) if mask is not None else np.zeros(height, dtype=bool)
-    keep = np.flatnonzero(keep_mask)
+    keep_mask = mask.to_numpy(zero_copy_only=False).copy() if mask is not None else np.zeros(height, dtype=bool)
     # Cells that did not fit their column's type, by (frame row, column index in the frame).
     bad_cells: dict[int, dict[int, str]] = {}
     for err in (errors.errors if errors else []):
@@ -162,7 +249,11 @@ def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
         m = _STRING.match(err.detail)
         if m is None:
             return None  # an error cell or a boolean in a date or number column
-        bad_cells.setdefault(col, {})[row] = _unescape(m.group(1))
+        text = _unescape(m.group(1))
+        bad_cells.setdefault(col, {})[row] = text
+        if text != "":  # a text cell in a typed column still makes its row non-empty
+            keep_mask[row] = True
+    keep = np.flatnonzero(keep_mask)
     letters = {key: get_column_letter(j + 1) for key, j in positions.items()}
     width = max((i.absolute_index for i in infos), default=-1) + 1
     findings = loader._missing_columns(sheet, name, positions, width, header_row)
@@ -173,19 +264,25 @@ def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
             values, bad = loader._convert(col, [None] * len(keep))
             loader._store(data, col, values)
             continue
-        arr = cols[index[col.key]].take(pa.array(keep))
+        arr = cols[index[col.key]]
+        if len(keep) != height:
+            arr = arr.filter(pa.array(keep_mask))
         fixes = bad_cells.get(index[col.key], {})
-        converted = _convert(col, arr, keep, fixes)
+        converted = _convert(col, arr, keep, fixes, (reader, name, positions[col.key]))
         if converted is None:
             return None
         values, bad = converted
         for i, code, message in bad:
             findings.append(Finding(name, f"{letters[col.key]}{int(rows[i])}", message, "error", code, col.key))
         data.update(values)
+        if (sheet.key == "contacts" and col.key == "client_id" and len(arr) and arr.null_count != len(arr)
+                and not pc.any(pc.fill_null(pc.match_substring_regex(arr, _SUSPECT), False)).as_py()):
+            data[col.key] = pd.Series(categorical(arr))
     return loader._frame(sheet, data), letters, findings
 
 
-def _convert(col: schema.Column, arr: pa.Array, keep: np.ndarray, fixes: dict[int, str]):
+def _convert(col: schema.Column, arr: pa.Array, keep: np.ndarray, fixes: dict[int, str],
+             source: tuple[Any, str, int] = (None, "", -1)):
     """Typed pandas values for `data` and [(kept index, code, message)]; None to fall back."""
     from . import loader
 
@@ -248,7 +345,7 @@ def _convert(col: schema.Column, arr: pa.Array, keep: np.ndarray, fixes: dict[in
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         if arr.null_count != len(arr):
             return None
-    text = _text_values(arr) if arr.null_count != len(arr) else np.full(len(arr), None, dtype=object)
+    text = _text_values(arr, *source, keep) if arr.null_count != len(arr) else np.full(len(arr), None, dtype=object)
     if text is None:
         return None
     bad = []

@@ -231,7 +231,7 @@ def _store(data: dict[str, Any], col: schema.Column, values: Any) -> None:
 
 def _frame(sheet: Sheet, data: dict[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame(data)
-    if sheet.key == "contacts":
+    if sheet.key == "contacts" and not isinstance(frame["client_id"].dtype, pd.CategoricalDtype):
         # A million contact rows are grouped by client again and again: categorical codes
         # make each groupby/isin several times faster than hashing the id strings.
         frame["client_id"] = frame["client_id"].astype("category")

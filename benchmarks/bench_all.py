@@ -1,0 +1,157 @@
+"""Every xlcrm command on the 100,000-client workbook against the I/O floor, in one run.
+
+    python benchmarks/bench_all.py            # generates benchmarks/out/big.xlsx first if missing
+    python benchmarks/bench_all.py --skip-sample
+
+Each step runs as its own process; the table gives its wall time and the peak resident
+memory of its largest process (from wait4, so a weekly worker counts too):
+
+- read floor: fastexcel (Arrow) reading every sheet of the master, nothing else;
+- write floor: xlsxwriter in constant_memory mode writing as many files and non-empty
+  cells as `xlcrm weekly` wrote, in as many processes as --jobs;
+- xlcrm validate, xlcrm refresh (one agent, a fresh copy, a cold process),
+  xlcrm weekly --jobs 2, xlcrm sample --clients 100000.
+
+Then the ratios the issue sets: validate / read floor (≤ 1.3), refresh / read floor (≤ 1.5),
+weekly / (read floor + write floor) (≤ 1.3). The machine is shared and noisy: only ratios
+from the same run mean anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import AGENTS, CLIENTS, OUT, TODAY, ensure_big
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+READ_FLOOR = """
+import sys, fastexcel
+reader = fastexcel.read_excel(sys.argv[1])
+rows = 0
+for name in reader.sheet_names:
+    rows += reader.load_sheet(name).to_arrow().num_rows
+print(rows)
+"""
+
+WRITE_FLOOR = """
+import sys, datetime
+from concurrent.futures import ProcessPoolExecutor
+import xlsxwriter
+
+def one(args):
+    path, cells = args
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True})
+    ws = wb.add_worksheet("本周计划")
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    row = ["王先生", "维护电话", "B类每3天电话维护,已逾期2天", 3.0, "13800138000", "电话",
+           "K000001", None, "中", "B", "是"]
+    day = datetime.datetime(2026, 11, 23)
+    r = 0
+    while cells > 0:
+        for j, v in enumerate(row[: min(len(row), cells)]):
+            if v is None:
+                ws.write_datetime(r, j, day, date)
+            else:
+                ws.write(r, j, v)
+        cells -= len(row)
+        r += 1
+    wb.close()
+
+folder, files, cells, jobs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+work = [(f"{folder}/{i}.xlsx", cells // files + (1 if i < cells % files else 0)) for i in range(files)]
+with ProcessPoolExecutor(jobs) as pool:
+    list(pool.map(one, work, chunksize=max(1, files // (jobs * 8))))
+"""
+
+
+def run(label: str, args: list[str], results: dict[str, tuple[float, float]]) -> None:
+    """Run one step as a child process; record wall seconds and peak MB (largest process)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):  # 1: validate/refresh found rows to report, still a full run
+        raise SystemExit(f"{label} failed ({code}):\n{err[-2000:]}")
+    results[label] = (seconds, usage.ru_maxrss / 1024)
+    print(f"{label:<58} {seconds:8.1f} s {usage.ru_maxrss / 1024:8.0f} MB", flush=True)
+
+
+def weekly_size(folder: Path) -> tuple[int, int]:
+    import fastexcel
+
+    files = cells = 0
+    for path in sorted(folder.glob("*.xlsx")):
+        reader = fastexcel.read_excel(str(path))
+        files += 1
+        for name in reader.sheet_names:
+            batch = reader.load_sheet(name, header_row=None).to_arrow()
+            for column in batch.columns:
+                cells += len(column) - column.null_count
+    return files, cells
+
+
+def first_agent(path: Path) -> str:
+    import fastexcel
+
+    agents = fastexcel.read_excel(str(path)).load_sheet("顾问").to_arrow()
+    return agents.column(0)[0].as_py()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--skip-sample", action="store_true")
+    args = parser.parse_args()
+    big = ensure_big()
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{big.name}: {big.stat().st_size / 1e6:.0f} MB, {CLIENTS:,} clients, {AGENTS} agents")
+    results: dict[str, tuple[float, float]] = {}
+    run("read floor: fastexcel, every sheet", [PY, "-c", READ_FLOOR, str(big)], results)
+    run("xlcrm validate", [PY, "-m", "xlcrm", "validate", str(big)], results)
+    work = OUT / "refresh.xlsx"
+    shutil.copy(big, work)
+    run("xlcrm refresh --agent (one agent, cold)",
+        [PY, "-m", "xlcrm", "refresh", str(work), "--agent", first_agent(big), "--today", TODAY, "-q"], results)
+    out = OUT / "weekly"
+    shutil.rmtree(out, ignore_errors=True)
+    run(f"xlcrm weekly --jobs {args.jobs}", [PY, "-m", "xlcrm", "weekly", str(big), "--out", str(out), "--week",
+                                             TODAY, "--jobs", str(args.jobs), "-q"], results)
+    files, cells = weekly_size(next(out.iterdir()))
+    floor_dir = OUT / "write-floor"
+    shutil.rmtree(floor_dir, ignore_errors=True)
+    floor_dir.mkdir(parents=True)
+    run(f"write floor: xlsxwriter constant_memory, {args.jobs} processes",
+        [PY, "-c", WRITE_FLOOR, str(floor_dir), str(files), str(cells), str(args.jobs)], results)
+    if not args.skip_sample:
+        run(f"xlcrm sample --clients {CLIENTS}", [PY, "-m", "xlcrm", "sample", str(OUT / "sample-bench.xlsx"),
+                                                  "--clients", str(CLIENTS), "--agents", str(AGENTS), "--seed", "1",
+                                                  "--today", TODAY], results)
+    read = results["read floor: fastexcel, every sheet"][0]
+    write = results[f"write floor: xlsxwriter constant_memory, {args.jobs} processes"][0]
+    print(f"\nweekly wrote {files} files, {cells:,} non-empty cells (the write floor writes the same)")
+    print(f"validate / read floor            = {results['xlcrm validate'][0] / read:5.2f}  (goal ≤ 1.3)")
+    print(f"refresh / read floor             = "
+          f"{results['xlcrm refresh --agent (one agent, cold)'][0] / read:5.2f}  (goal ≤ 1.5)")
+    print(f"weekly / (read + write floor)    = "
+          f"{results[f'xlcrm weekly --jobs {args.jobs}'][0] / (read + write):5.2f}  (goal ≤ 1.3)")
+    peak = max(mb for _, mb in results.values())
+    print(f"largest peak memory              = {peak:5.0f} MB (goal ≤ 2048)")
+    if not args.skip_sample:
+        s, mb = results[f"xlcrm sample --clients {CLIENTS}"]
+        print(f"sample --clients {CLIENTS}        = {s:5.1f} s, {mb:.0f} MB (goal ≤ 30 s, ≤ 1536 MB)")
+
+
+if __name__ == "__main__":
+    main()
