@@ -161,10 +161,12 @@ def _encoded(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return unique, codes
 
 
-def categorical(arr: pa.Array) -> pd.Categorical:
+def categorical(arr: pa.Array) -> pd.Categorical | None:
     """The client ids of 跟进记录 as `astype("category")` makes them, without hashing a million strings."""
     unique, codes = _encoded(arr)
     cats = sorted({v for v in unique if v is not None})
+    if not cats:
+        return None  # pandas gives an all-blank column object categories: let it
     where = {v: i for i, v in enumerate(cats)}
     remap = np.array([where[v] if v is not None else -1 for v in unique], dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(cats, dtype="str"))
@@ -277,7 +279,9 @@ def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
         data.update(values)
         if (sheet.key == "contacts" and col.key == "client_id" and len(arr) and arr.null_count != len(arr)
                 and not pc.any(pc.fill_null(pc.match_substring_regex(arr, _SUSPECT), False)).as_py()):
-            data[col.key] = pd.Series(categorical(arr))
+            ids = categorical(arr)
+            if ids is not None:
+                data[col.key] = pd.Series(ids)
     return loader._frame(sheet, data), letters, findings
 
 
@@ -303,16 +307,17 @@ def _convert(col: schema.Column, arr: pa.Array, keep: np.ndarray, fixes: dict[in
         order = sorted(fixed)
         out, bad = loader._convert(col, [fixed[i] for i in order])
         bad = [(order[k], code, message) for k, code, message in bad]
+        full = out if col.kind == "date" else out[0]
+        if order:  # one assignment for every fixed cell, not one per cell
+            series.iloc[order] = pd.to_datetime(pd.Series(full, dtype=object), errors="coerce").to_numpy(
+                dtype="datetime64[us]")
         if col.kind == "date":
-            for k, i in enumerate(order):
-                series.iloc[i] = pd.NaT if out[k] is None else out[k]
             return {col.key: _as_loader_dates(series)}, bad
-        months = pd.array(series.dt.month, dtype="Int64")
-        days = pd.array(series.dt.day, dtype="Int64")
-        for k, i in enumerate(order):
-            full, month, day = out[0][k], out[1][k], out[2][k]
-            series.iloc[i] = pd.NaT if full is None else full
-            months[i], days[i] = month, day
+        months = series.dt.month.astype("Int64").array
+        days = series.dt.day.astype("Int64").array
+        if order:
+            months[order] = pd.array(out[1], dtype="Int64")
+            days[order] = pd.array(out[2], dtype="Int64")
         return {col.key: _as_loader_dates(series), col.key + "_month": months, col.key + "_day": days}, bad
     if col.kind in ("int", "float"):
         if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
