@@ -133,3 +133,30 @@ def test_garbage_contacts_read_the_same(tmp_path, monkeypatch, grid):
     write_workbook(path, "zh", {"contacts": [tuple(r) for r in grid]})
     fast, slow, _ = load_both(path, monkeypatch)
     assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "Infinity", -2, 2.5, 1e20, "1_000", "+5"])
+def test_numbers_out_of_range_read_the_same(tmp_path, monkeypatch, value):
+    path = make_workbook(tmp_path / "n.xlsx", clients=[client("K1", deal_count=value), client("K2")])
+    fast, slow, _ = load_both(path, monkeypatch)
+    assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("duplicate,headerless", [(True, False), (False, True), (True, True)])
+def test_duplicate_and_headerless_columns_read_the_same(tmp_path, monkeypatch, duplicate, headerless):
+    import openpyxl
+
+    path = make_workbook(tmp_path / "d.xlsx", clients=[client("K1"), client("K2")])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["客户"]
+    width = ws.max_column
+    if duplicate:
+        ws.cell(1, width + 1, "姓名")
+        ws.cell(2, width + 1, "重名")
+    if headerless:
+        ws.cell(3, width + 3, "没有表头")
+    wb.save(path)
+    fast, slow, _ = load_both(path, monkeypatch)
+    assert_same(fast, slow)
+    codes = {f.code for f in fast[1]}
+    assert ("header-duplicate" in codes) == duplicate and ("column-no-header" in codes) == headerless
