@@ -13,7 +13,7 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_every_command_is_known():
-    assert COMMANDS == ["build-addin", "collect", "import", "new", "refresh", "sample", "validate", "weekly"]
+    assert COMMANDS == ["archive", "build-addin", "collect", "import", "new", "refresh", "sample", "validate", "weekly"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

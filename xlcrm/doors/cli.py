@@ -1,4 +1,4 @@
-"""The `xlcrm` command: new | sample | validate | import | refresh | weekly | collect | build-addin.
+"""The `xlcrm` command: new | sample | validate | import | refresh | weekly | collect | archive | build-addin.
 
 Each command is load -> validate -> compute -> write in a few lines over the library;
 library errors become one clear line and an exit code, never a traceback. Every
@@ -405,6 +405,39 @@ def collect(master: Path, paths: tuple[Path, ...], today: str | None) -> None:
                + (f",{len(result.refused)} 份被拒绝" if result.refused else ""))
     if result.refused:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("master", type=click.Path(path_type=Path))
+@click.option("--before", required=True, metavar="YYYY-MM-DD",
+              help="把日期早于这一天的跟进记录移到归档工作簿,例如 2026-01-01")
+@friendly
+def archive(master: Path, before: str) -> None:
+    """把「跟进记录」中日期早于 --before 的行移到主工作簿旁的归档工作簿。
+
+    Excel 每张表最多 1,048,576 行;validate 从 90% 起提醒。归档工作簿名为
+    「主工作簿名-跟进记录归档.xlsx」,与主工作簿放在同一文件夹;已存在时只在末尾追加,
+    从不改写已有的行。xlcrm 读取主工作簿时也读取归档,规则仍看到全部历史(最近联系日期、次数)。
+    先写归档、再写主工作簿(都先写临时文件再改名),原主工作簿保存为 NAME.bak.xlsx;
+    日期为空或无法识别的行留在主工作簿。「跟进记录」有公式或合并单元格时拒绝。
+    退出码: 0 已归档(或没有要移动的行);1 拒绝(只读、被锁、在 Excel 中打开等);2 文件不可读。
+
+    Example:
+
+        xlcrm archive workbook/sample.xlsx --before 2026-01-01
+    """
+    from ..io.archive import archive_master
+
+    day = _today(before, "--before")
+    try:
+        result = archive_master(master, day)
+    except RefreshError as exc:
+        raise Refused(str(exc)) from None
+    if not result.moved:
+        click.echo(f"{master}: 没有早于 {day} 的跟进记录,未改动")
+        return
+    click.echo(f"{master}: 已把 {result.moved} 行跟进记录(早于 {day})移到 {result.archive.name};"
+               f"主工作簿还有 {result.kept} 行;原文件保存为 {result.backup.name}")
 
 
 @cli.command("build-addin")

@@ -172,7 +172,7 @@ def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None
         findings.append(Finding(book.sheet_name("contacts"), "", "没有「任务编号」列:已记录的任务无法防止重复记录;"
                                 "请在表格最右加一列「任务编号」", "warning", "column-missing", "task_id"))
     values = [tuple(_cell_value(r[k]) for k in keys) for r in logged.touches.to_dict("records")]
-    first = int(contacts["_row"].max()) + 1 if len(contacts) else 2
+    first = max(int(contacts["_row"].max()) + 1, 2) if len(contacts) else 2  # archived rows have _row 0
     new_book = with_rows(book, "contacts", logged.touches, first) if values else book
     return TickLog(logged, new_book, [letters_of[k] for k in keys], values, findings)
 

@@ -313,9 +313,42 @@ def _fast_reader(path: Path):
         return None
 
 
-def load(path: str | Path) -> tuple[Book, list[Finding]]:
-    """Load a workbook. Raises WorkbookError only for a file that isn't a workbook."""
+def load(path: str | Path, archives: bool = True) -> tuple[Book, list[Finding]]:
+    """Load a workbook. Raises WorkbookError only for a file that isn't a workbook.
+
+    With `archives`, the 跟进记录 rows of the archive beside it (`xlcrm archive`) come
+    first in `contacts`, with `_row` 0 (they are not in the master's sheet); findings
+    in the archive name it as `[文件名]跟进记录!B7`.
+    """
     path = Path(path)
+    book, findings = _load(path)
+    if archives and "contacts" in book.letters:
+        from .archive import archive_path
+
+        archive = archive_path(path)
+        if archive.exists():
+            book, findings = _with_archive(book, findings, archive)
+    return book, findings
+
+
+def _with_archive(book: Book, findings: list[Finding], archive: Path) -> tuple[Book, list[Finding]]:
+    old, found = _load(archive)
+    name = old.sheet_name("contacts")
+    label = f"[{archive.name}]{name}"
+    for f in found:
+        if f.sheet == name:
+            findings.append(replace(f, sheet=label, severity="warning" if f.severity == "fatal" else f.severity))
+    rows = old.contacts
+    if rows.empty:
+        return book, findings
+    rows = rows.assign(_row=0)
+    live = book.contacts
+    both = pd.concat([rows.astype({"client_id": object}), live.astype({"client_id": object})], ignore_index=True)
+    both["client_id"] = both["client_id"].astype("category")
+    return replace(book, frames=book.frames | {"contacts": both}), findings
+
+
+def _load(path: Path) -> tuple[Book, list[Finding]]:
     odd = check_readable(path)  # the guard runs before any reader touches the file
     parts: dict[str, str] = {}
     if odd:

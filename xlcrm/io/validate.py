@@ -38,8 +38,8 @@ def check_required(book: Book) -> list[Finding]:
             if not col.required or col.key not in book.letters[sheet.key]:
                 continue
             for row in frame.loc[_blank(frame[col.key]), "_row"]:
-                if (sheet.key, cell_of(book, sheet.key, col.key, row)) in book.bad_cells:
-                    continue  # the loader already said why this value is unusable
+                if row <= 0 or (sheet.key, cell_of(book, sheet.key, col.key, row)) in book.bad_cells:
+                    continue  # archived (row 0), or the loader already said why this value is unusable
                 out.append(Finding(book.sheet_name(sheet.key), cell_of(book, sheet.key, col.key, row),
                                    f"必填项「{col.zh}」为空", "error", "required-missing", col.key))
     return out
@@ -84,7 +84,7 @@ def check_client_refs(book: Book) -> list[Finding]:
         frame = book.frames[key]
         if frame.empty:
             continue
-        bad = frame[col].notna() & ~frame[col].isin(known)
+        bad = frame[col].notna() & ~frame[col].isin(known) & (frame["_row"] > 0)  # archived: history
         label = schema.SHEET_BY_KEY[key].column(col).zh
         for value, row in zip(frame.loc[bad, col], frame.loc[bad, "_row"], strict=True):
             out.append(Finding(book.sheet_name(key), cell_of(book, key, col, row),
@@ -232,8 +232,23 @@ def check_holiday_days(book: Book) -> list[Finding]:
     return out
 
 
+def check_row_limit(book: Book) -> list[Finding]:
+    """跟进记录 near Excel's row limit: from 90%, name `xlcrm archive`."""
+    from .archive import EXCEL_ROWS, WARN_SHARE
+
+    contacts = book.contacts
+    if "contacts" not in book.letters or contacts.empty:
+        return []
+    last = int(contacts["_row"].max())
+    if last < WARN_SHARE * EXCEL_ROWS:
+        return []
+    return [Finding(book.sheet_name("contacts"), "", f"已用到第 {last:,} 行,Excel 每表最多 {EXCEL_ROWS:,} 行"
+                    f"({last / EXCEL_ROWS:.0%});请用 xlcrm archive 把较早的记录移到归档工作簿",
+                    "warning", "rows-near-limit")]
+
+
 CHECKS: tuple[Callable[[Book], list[Finding]], ...] = (
-    check_required, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
+    check_required, check_row_limit, check_duplicate_ids, check_agents, check_client_refs, check_self_referral,
     check_duplicate_mobiles,
     check_handovers, check_holiday_days,
     check_key_persons, check_activities,

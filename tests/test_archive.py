@@ -1,0 +1,190 @@
+"""`xlcrm archive`: older 跟进记录 rows move to the archive beside the master, byte for byte;
+the master changes nowhere else; the loader reads both; validate warns near Excel's limit."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from defusedxml import ElementTree
+
+from xlcrm.doors.refresh import compute_refresh
+from xlcrm.io import archive as archive_mod
+from xlcrm.io import schema
+from xlcrm.io.archive import _ROW, _sheet_data, archive_master, archive_path
+from xlcrm.io.errors import RefreshError
+from xlcrm.io.loader import load
+from xlcrm.io.validate import validate
+
+from .conftest import TODAY, client, make_workbook, run_cli
+from .test_loop import contact_rows, part_of, parts, task_rows, tick
+
+
+def contacts_part(path: Path) -> str:
+    return sorted(p for p in part_of(path, schema.CONTACTS) if "/worksheets/" in p)[0]
+
+
+def row_bytes(path: Path) -> dict[int, bytes]:
+    """Excel row -> the raw `<row>` element of 跟进记录."""
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(contacts_part(path))
+    start, end = _sheet_data(xml)
+    return {int(archive_mod._ROW_R.search(m.group(0)).group(2)): m.group(0) for m in _ROW.finditer(xml, start, end)}
+
+
+def frame_rows(book) -> list[tuple]:
+    c = book.contacts.drop(columns="_row")
+    c["client_id"] = c["client_id"].astype(object)
+    return sorted(map(repr, c.itertuples(index=False)))
+
+
+def outcome(path: Path) -> tuple[str, str]:
+    book, found = load(path)
+    result = compute_refresh(book, [f for f in found if f.severity == "fatal"], "张伟", TODAY)
+    return result.tasks.to_csv(index=False), result.board.to_csv(index=False)
+
+
+@pytest.fixture()
+def office(tmp_path):
+    contacts = [{"client_id": f"K{i % 3 + 1}", "date": datetime(2025, 1 + i % 12, 1 + i, 10), "channel": "电话",
+                 "notes": f"第{i}次 =SUM(A1)" if i % 4 == 0 else None} for i in range(12)]
+    contacts += [{"client_id": "K1", "date": "2026/11/18", "channel": "电话"},
+                 {"client_id": "K2", "date": "不知道哪天", "channel": "电话"},
+                 {"client_id": "K3", "date": datetime(2026, 11, 20, 10), "channel": "短信"}]
+    return make_workbook(tmp_path / "客户.xlsx", clients=[client("K1", class_override="B"), client("K2"),
+                                                          client("K3", birthday="1990-11-23")],
+                         contacts=contacts)
+
+
+def test_archive_moves_rows_byte_for_byte_and_changes_nothing_else(office):
+    before_parts = parts(office)
+    before_rows = row_bytes(office)
+    book, _ = load(office)
+    expected_history = frame_rows(book)
+    moved = sorted(int(r) for r, d in zip(book.contacts["_row"], book.contacts["date"], strict=True)
+                   if d == d and d < pd.Timestamp(2026, 1, 1))
+    assert len(moved) == 12
+
+    r = run_cli("archive", office, "--before", "2026-01-01")
+    assert r.returncode == 0, r.stderr
+    assert "12 行" in r.stdout
+    archive = archive_path(office)
+    assert archive.name == "客户-跟进记录归档.xlsx" and archive.exists()
+
+    # Every moved row is in the archive byte for byte (they were rows 2..13 and stay so).
+    archived = row_bytes(archive)
+    assert [archived[n] for n in sorted(archived) if n > 1] == [before_rows[n] for n in moved]
+    # The master keeps its header and the rows that stay, moved up; nothing else changed.
+    after_parts = parts(office)
+    changed = {n for n in after_parts if after_parts[n] != before_parts[n]}
+    assert set(after_parts) == set(before_parts)
+    assert changed == part_of(office, schema.CONTACTS)
+    kept = row_bytes(office)
+    assert sorted(kept) == [1, 2, 3, 4]
+    assert kept[1] == before_rows[1]
+    assert [archive_mod.renumber(before_rows[n], n - 12) for n in (14, 15, 16)] == [kept[2], kept[3], kept[4]]
+    for name, data in after_parts.items():
+        if name.endswith((".xml", ".rels")):
+            ElementTree.fromstring(data)
+    # The loader sees the whole history, the bad date still a finding in the master.
+    book2, findings = load(office)
+    assert frame_rows(book2) == expected_history
+    assert any(f.sheet == "跟进记录" and f.cell == "B3" for f in findings)
+    # Both files open in openpyxl with the table covering their rows.
+    assert openpyxl.load_workbook(office)["跟进记录"].tables["Contacts"].ref.endswith("4")
+    wb = openpyxl.load_workbook(archive)
+    assert wb["跟进记录"].max_row == 13 and wb["客户"].max_row == 1
+    assert wb["跟进记录"]["E2"].value is None or isinstance(wb["跟进记录"]["E2"].value, str)
+
+
+def test_a_second_archive_appends_and_refresh_sees_the_same(office, tmp_path):
+    plan_before = outcome(office)
+    assert run_cli("archive", office, "--before", "2025-06-01").returncode == 0
+    archive = archive_path(office)
+    first = row_bytes(archive)
+    assert run_cli("archive", office, "--before", "2026-01-01").returncode == 0
+    second = row_bytes(archive)
+    assert {n: second[n] for n in first} == first  # append-only: the rows already there keep their bytes
+    assert len(second) == 13 and len(row_bytes(office)) == 4
+    texts = [r["备注"] for r in contact_rows(archive)]
+    assert "第0次 =SUM(A1)" in texts and "第8次 =SUM(A1)" in texts  # a shared or inline string, still text
+    assert outcome(office) == plan_before  # tasks and board (last contact, counts) see the archive
+    # Nothing more to move: exit 0, no file touched.
+    saved = parts(office)
+    r = run_cli("archive", office, "--before", "2026-01-01")
+    assert r.returncode == 0 and "未改动" in r.stdout and parts(office) == saved
+
+
+def test_the_daily_loop_still_appends_after_an_archive(office):
+    assert run_cli("archive", office, "--before", "2026-01-01").returncode == 0
+    assert run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23").returncode == 0
+    _wb, rows, _at = task_rows(office)
+    task = next(r for r in rows if r["客户编号"] == "K1")
+    tick(office, {("K1", task["任务"]): {"完成": "是"}})
+    r = run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23")
+    assert r.returncode == 0, r.stderr
+    logged = contact_rows(office)
+    assert len(logged) == 4 and logged[-1]["任务编号"] and logged[0]["日期"] == "2026/11/18"
+    assert sorted(row_bytes(office)) == [1, 2, 3, 4, 5]
+    assert len(load(office)[0].contacts) == 16
+
+
+def test_a_failed_master_write_leaves_both_files_as_they_were(office, monkeypatch):
+    assert run_cli("archive", office, "--before", "2025-06-01").returncode == 0
+    archive = archive_path(office)
+    saved_master, saved_archive = parts(office), parts(archive)
+    real = os.replace
+
+    def failing(src, dst):
+        if Path(dst) == office:
+            raise OSError(5, "I/O error")
+        return real(src, dst)
+
+    monkeypatch.setattr(archive_mod.os, "replace", failing)
+    with pytest.raises(OSError):
+        archive_master(office, date(2026, 1, 1))
+    assert parts(office) == saved_master and parts(archive) == saved_archive
+    assert not [p for p in office.parent.iterdir() if p.name.startswith(".xlcrm-")]
+
+
+def test_formulas_in_the_contacts_sheet_are_refused(office):
+    wb = openpyxl.load_workbook(office)
+    wb["跟进记录"]["H20"] = "=1+1"
+    wb.save(office)
+    saved = parts(office)
+    r = run_cli("archive", office, "--before", "2026-01-01")
+    assert r.returncode == 1 and "公式" in r.stderr and parts(office) == saved
+    assert not archive_path(office).exists()
+    with pytest.raises(RefreshError):
+        archive_master(office, date(2026, 1, 1))
+
+
+def test_validate_warns_near_excels_row_limit(office, monkeypatch):
+    book, _ = load(office)
+    assert not [f for f in validate(book) if f.code == "rows-near-limit"]
+    monkeypatch.setattr(archive_mod, "EXCEL_ROWS", 17)  # the last row is 16: 94%
+    hits = [f for f in validate(book) if f.code == "rows-near-limit"]
+    assert len(hits) == 1 and "xlcrm archive" in hits[0].message and hits[0].severity == "warning"
+    monkeypatch.setattr(archive_mod, "EXCEL_ROWS", 18)  # 89%: not yet
+    assert not [f for f in validate(book) if f.code == "rows-near-limit"]
+
+
+def test_bad_before_date_is_a_usage_error(office):
+    r = run_cli("archive", office, "--before", "2026-13-01")
+    assert r.returncode == 2 and "--before" in r.stderr
+    assert not archive_path(office).exists()
+
+
+def test_both_files_read_the_same_everywhere(office):
+    from .filecheck import check_file
+
+    assert run_cli("archive", office, "--before", "2025-06-01").returncode == 0
+    assert run_cli("archive", office, "--before", "2026-01-01").returncode == 0
+    for path in (office, archive_path(office)):
+        rows = check_file(path)  # strict XML, openpyxl normal/read-only, calamine, LibreOffice
+        assert rows

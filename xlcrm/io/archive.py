@@ -1,0 +1,358 @@
+"""`xlcrm archive`: move older 跟进记录 rows into an archive workbook beside the master.
+
+Excel holds 1,048,576 rows a sheet; a large office logs that many touches in about a
+year. The archive is `<master stem>-跟进记录归档<suffix>` beside the master. It is
+append-only: rows are added below its last row, nothing in it is ever rewritten.
+
+The first archive is the master's own package with every sheet cut down to its header
+rows (calcChain dropped): so the same styles and shared strings stand behind the
+moved rows, and each moved `<row>` is carried byte for byte (only its row number
+changes when it lands on another row). Later archives append below: a shared-string
+cell then becomes an inline string with the same text and a cell style is kept when
+both packages' styles.xml are the same bytes, else taken from the archive's last row.
+
+In the master only 跟进记录's sheet part (its rows below the moved ones move up) and its
+table's `ref` change; every other part keeps its bytes. A 跟进记录 with formulas or
+merged cells is refused (moving rows would silently break their references).
+
+Atomic: both new files are written to temp names beside their targets first; then the
+archive is renamed into place, then the master (with the master's previous bytes kept
+as NAME.bak). If renaming the master fails, the previous archive is put back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from .errors import RefreshError, WorkbookError
+from .package import (
+    TEMP_PREFIX,
+    _copy_bytes,
+    _no_space,
+    _remove_part,
+    check_writable,
+    copy_package,
+    is_open_in_excel,
+    sheet_parts,
+    table_parts,
+    target_of,
+    workbook_lock,
+    write_atomic,
+)
+from .splice import _grow_ref, _styles, table_rows
+
+ARCHIVE_TAG = "-跟进记录归档"
+EXCEL_ROWS = 1_048_576
+WARN_SHARE = 0.9  # validate warns from 90% of Excel's row limit
+
+_ROW = re.compile(rb"<row\b[^>]*?/>|<row\b.*?</row>", re.S)
+_ROW_R = re.compile(rb'(<row\b[^>]*?\sr=")(\d+)(")')
+_CELL_R = re.compile(rb'(<c\b[^>]*?\sr="[A-Z]+)(\d+)(")')
+_SHARED = re.compile(rb'<c\b([^>]*?)\st="s"([^>]*)>\s*<v>(\d+)</v>\s*</c>')
+_CELL_OPEN = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+)\d+"[^>]*>')
+_STYLE = re.compile(rb'\ss="\d+"')
+_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+_SI = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
+_T = re.compile(rb"<t\b[^>]*>(.*?)</t>|<t\b[^>]*/>", re.S)
+
+
+def archive_path(master: str | Path) -> Path:
+    """The archive beside `master`: 客户.xlsx -> 客户-跟进记录归档.xlsx."""
+    master = Path(master)
+    return master.with_name(f"{master.stem}{ARCHIVE_TAG}{master.suffix}")
+
+
+@dataclass(frozen=True)
+class Archived:
+    moved: int
+    kept: int
+    archive: Path
+    backup: Path | None
+
+
+def _sheet_data(xml: bytes) -> tuple[int, int]:
+    """(start, end) of the inside of <sheetData>…</sheetData>; (-1, -1) when empty/absent."""
+    m = re.search(rb"<sheetData\b[^>]*>", xml)
+    if m is None or xml[m.end() - 2:m.end()] == b"/>":
+        return -1, -1
+    return m.end(), xml.rindex(b"</sheetData>")
+
+
+def _rows(xml: bytes, start: int, end: int) -> list[tuple[int, bytes]]:
+    out = []
+    for m in _ROW.finditer(xml, start, end):
+        r = _ROW_R.search(m.group(0))
+        if r is None:
+            raise RefreshError("跟进记录的行没有行号(r),无法归档;请在 Excel 中打开并保存一次后再试")
+        out.append((int(r.group(2)), m.group(0)))
+    return out
+
+
+def renumber(row: bytes, number: int) -> bytes:
+    """A `<row>` with its own and its cells' row numbers set to `number`."""
+    n = str(number).encode()
+    row = _ROW_R.sub(lambda m: m.group(1) + n + m.group(3), row, count=1)
+    return _CELL_R.sub(lambda m: m.group(1) + n + m.group(3), row)
+
+
+def _header_row(zf: zipfile.ZipFile, part: str) -> int:
+    tops = [table_rows(zf.read(t))[0] for t in table_parts(zf, part)]
+    return min(tops) if tops else 1
+
+
+def _set_dimension(xml: bytes, last: int) -> bytes:
+    m = re.search(rb'<dimension ref="([^"]*)"\s*/>', xml[:4096])
+    if not m:
+        return xml
+    ref = m.group(1).decode()
+    if ":" not in ref:
+        return xml
+    start, end = ref.split(":")
+    col = re.match(r"[A-Z]+", end).group(0)
+    new = f"{start}:{col}{max(last, int(re.sub(r'[A-Z]+', '', start) or 1))}".encode()
+    return xml[:m.start(1)] + new + xml[m.end(1):]
+
+
+def _set_table_last(xml: bytes, header: int, last: int) -> bytes:
+    return _table_ref(xml, max(last, header + 1))
+
+
+def _table_ref(xml: bytes, last: int) -> bytes:
+    def fix(m: re.Match) -> bytes:
+        a, b = m.group(2).decode().split(":")
+        col = re.match(r"[A-Z]+", b).group(0)
+        return m.group(1) + f"{a}:{col}{last}".encode() + m.group(3)
+
+    xml = re.sub(rb'(<table\b[^>]*?\sref=")([^"]*)(")', fix, xml, count=1)
+    return re.sub(rb'(<autoFilter\b[^>]*?\sref=")([^"]*)(")', fix, xml, count=1)
+
+
+def _shared_strings(zf: zipfile.ZipFile) -> list[bytes] | None:
+    """The text of each shared string (XML-escaped, as stored), or None if there is none."""
+    name = "xl/sharedStrings.xml"
+    if name not in zf.namelist():
+        return None
+    out = []
+    for m in _SI.finditer(zf.read(name)):
+        inner = _PHONETIC.sub(b"", m.group(1) or b"")  # furigana runs are not the text
+        out.append(b"".join(t.group(1) or b"" for t in _T.finditer(inner)))
+    return out
+
+
+def _inline(row: bytes, strings: list[bytes] | None) -> bytes:
+    """Shared-string cells of `row` as inline strings with the same text."""
+    if strings is None:
+        return row
+
+    def one(m: re.Match) -> bytes:
+        text = strings[int(m.group(3))]
+        return (b"<c" + m.group(1) + b' t="inlineStr"' + m.group(2) + b'><is><t xml:space="preserve">' + text
+                + b"</t></is></c>")
+
+    return _SHARED.sub(one, row)
+
+
+def _restyle(row: bytes, styles: dict[str, str]) -> bytes:
+    def one(m: re.Match) -> bytes:
+        tag = _STYLE.sub(b"", m.group(0))
+        style = styles.get(m.group(1).decode())
+        if not style:
+            return tag
+        return tag[:2] + f' s="{style}"'.encode() + tag[2:]
+
+    return _CELL_OPEN.sub(one, row)
+
+
+def _refuse_unsafe(xml: bytes, start: int, end: int) -> None:
+    if re.search(rb"<(?:\w+:)?f\b", xml[start:end]):
+        raise RefreshError("「跟进记录」里有公式;移动行会改变公式引用的单元格。请先把公式转换为值后再归档")
+    if re.search(rb"<(?:\w+:)?mergeCell\b", xml[end:]):
+        raise RefreshError("「跟进记录」里有合并单元格;请先取消合并后再归档")
+
+
+def moved_rows(book, before: date) -> set[int]:
+    """Excel rows of 跟进记录 dated before `before` (undated or unreadable rows stay)."""
+    contacts = book.contacts
+    if contacts.empty:
+        return set()
+    live = contacts[contacts["_row"] > 0]
+    dates = pd.to_datetime(live["date"], errors="coerce")
+    return set(live.loc[dates < pd.Timestamp(before), "_row"].astype(int))
+
+
+def master_parts(zf: zipfile.ZipFile, name: str, moved: set[int]) -> tuple[dict[str, bytes], list[bytes], int]:
+    """The master's new 跟进记录 (and table) parts, the moved `<row>`s in order, rows kept."""
+    part = sheet_parts(zf)[name]
+    xml = zf.read(part)
+    start, end = _sheet_data(xml)
+    if start < 0:
+        return {}, [], 0
+    _refuse_unsafe(xml, start, end)
+    header = _header_row(zf, part)
+    gone: list[bytes] = []
+    kept: list[bytes] = []
+    shift = 0
+    last = header
+    for number, row in _rows(xml, start, end):
+        if number in moved and number > header:
+            gone.append(row)
+            shift += 1
+            continue
+        if shift and number > header:
+            row = renumber(row, number - shift)
+            number -= shift
+        kept.append(row)
+        last = max(last, number)
+    sheet = _set_dimension(xml[:start] + b"".join(kept) + xml[end:], last)
+    out = {part: sheet}
+    for t in table_parts(zf, part):
+        out[t] = _set_table_last(zf.read(t), header, last)
+    return out, gone, last - header
+
+
+def new_archive_parts(zf: zipfile.ZipFile, name: str, rows: list[bytes]) -> dict[str, bytes | None]:
+    """The master's package cut down to header rows, with `rows` under 跟进记录's header."""
+    parts = sheet_parts(zf)
+    out: dict[str, bytes | None] = {}
+    for sheet_name, part in parts.items():
+        xml = zf.read(part)
+        start, end = _sheet_data(xml)
+        header = _header_row(zf, part)
+        if start < 0:
+            continue
+        body = [r for n, r in _rows(xml, start, end) if n <= header]
+        last = header
+        if sheet_name == name:
+            for i, row in enumerate(rows, start=header + 1):
+                n = int(_ROW_R.search(row).group(2))
+                body.append(row if n == i else renumber(row, i))
+                last = i
+        out[part] = _set_dimension(xml[:start] + b"".join(body) + xml[end:], last)
+        for t in table_parts(zf, part):
+            out[t] = _set_table_last(zf.read(t), header, last)
+    if "xl/calcChain.xml" in zf.namelist():
+        _remove_part(zf, "xl/calcChain.xml", out)
+    return out
+
+
+def appended_archive_parts(arch: zipfile.ZipFile, master: zipfile.ZipFile, name: str, rows: list[bytes]
+                           ) -> dict[str, bytes]:
+    """The existing archive's 跟进记录 with `rows` (from the master) appended below."""
+    parts = sheet_parts(arch)
+    target = schema.find_sheet(list(parts), schema.CONTACTS)
+    if target is None:
+        raise RefreshError(f"归档工作簿里没有「{schema.CONTACTS.zh}」表;请检查归档文件")
+    part = parts[target]
+    xml = arch.read(part)
+    start, end = _sheet_data(xml)
+    if start < 0:
+        xml = re.sub(rb"<sheetData\s*/>", b"<sheetData></sheetData>", xml, count=1)
+        start, end = _sheet_data(xml)
+    header = _header_row(arch, part)
+    existing = _rows(xml, start, end)
+    last = max([header] + [n for n, _ in existing])
+    strings = _shared_strings(master)
+    same_styles = ("xl/styles.xml" in arch.namelist() and "xl/styles.xml" in master.namelist()
+                   and arch.read("xl/styles.xml") == master.read("xl/styles.xml"))
+    styles = None
+    if not same_styles:
+        last_at = xml.rfind(b"<row", start, end) if last > header else -1
+        styles = _styles(xml, last_at, end)
+    body = []
+    for i, row in enumerate(rows, start=last + 1):
+        row = _inline(row, strings)
+        if styles is not None:
+            row = _restyle(row, styles)
+        body.append(renumber(row, i))
+    new_last = last + len(rows)
+    sheet = xml[:end] + b"".join(body) + xml[end:]
+    m = re.search(rb'<dimension ref="([^"]*)"\s*/>', sheet[:4096])
+    if m:
+        sheet = sheet[:m.start(1)] + _grow_ref(m.group(1).decode(), new_last).encode() + sheet[m.end(1):]
+    out = {part: sheet}
+    for t in table_parts(arch, part):
+        out[t] = _table_ref(arch.read(t), new_last)
+    return out
+
+
+def _temp_beside(path: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def archive_master(master: str | Path, before: date) -> Archived:
+    """Move 跟进记录 rows dated before `before` from `master` into its archive."""
+    from .loader import load
+
+    master = target_of(master)
+    if not master.exists():
+        raise WorkbookError(f"{master}: 文件不存在")
+    if is_open_in_excel(master):
+        raise RefreshError(f"{master.name} 正在 Excel 中打开(有 ~$ 锁文件);请先关闭后再归档")
+    check_writable(master)
+    archive = archive_path(master)
+    if archive.exists():
+        check_writable(archive)
+    with workbook_lock(master), workbook_lock(archive):
+        book, findings = load(master, archives=False)
+        if any(f.severity == "fatal" and f.sheet == book.sheet_name("contacts") for f in findings):
+            raise RefreshError(f"「{book.sheet_name('contacts')}」表缺少必填列,无法归档(先运行 xlcrm validate)")
+        moved = moved_rows(book, before)
+        name = book.sheet_name("contacts")
+        if not moved:
+            return Archived(0, len(book.contacts), archive, None)
+        made: list[Path] = []
+        try:
+            with zipfile.ZipFile(master) as zf:
+                replaced, rows, kept = master_parts(zf, name, moved)
+                arch_tmp = _temp_beside(archive)
+                made.append(arch_tmp)
+                if archive.exists():
+                    with zipfile.ZipFile(archive) as az:
+                        copy_package(archive, az, arch_tmp, appended_archive_parts(az, zf, name, rows))
+                    os.chmod(arch_tmp, stat.S_IMODE(archive.stat().st_mode))
+                else:
+                    copy_package(master, zf, arch_tmp, new_archive_parts(zf, name, rows))
+                    os.chmod(arch_tmp, stat.S_IMODE(master.stat().st_mode))
+                master_tmp = _temp_beside(master)
+                made.append(master_tmp)
+                copy_package(master, zf, master_tmp, replaced)
+                os.chmod(master_tmp, stat.S_IMODE(master.stat().st_mode))
+            backup = master.with_name(f"{master.stem}.bak{master.suffix}")
+            write_atomic(backup, _copy_bytes(master), stat.S_IMODE(master.stat().st_mode))
+            previous = None
+            if archive.exists():  # kept until the master is in place, to put back on failure
+                previous = _temp_beside(archive)
+                made.append(previous)
+                shutil.copyfile(archive, previous)
+            os.replace(arch_tmp, archive)
+            try:
+                os.replace(master_tmp, master)
+            except BaseException:
+                if previous is not None:
+                    os.replace(previous, archive)
+                else:
+                    archive.unlink()
+                raise
+        except OSError as exc:
+            if _no_space(exc):
+                raise RefreshError(f"磁盘空间不足,没有归档({master.name} 未改动)") from None
+            raise
+        finally:
+            for tmp in made:
+                with suppress(OSError):
+                    tmp.unlink()
+    return Archived(len(rows), kept, archive, backup)
