@@ -333,12 +333,14 @@ def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
 
 
 def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path,
-                 replaced: dict[str, bytes | None]) -> None:
+                 replaced: dict[str, Any], level: int = 6) -> None:
     """Write `src` to `dst_path` with some parts replaced; the others are copied raw.
 
     A part mapped to None is left out. Unchanged parts keep their compressed bytes
     too, so a refresh of a 40 MB workbook neither recompresses 跟进记录 (seconds) nor
     changes its size. Packages that need zip64 fall back to zipfile, which recompresses.
+    `level` is the deflate level of the replaced parts; a replaced part may be an
+    iterable of byte chunks instead of bytes.
     """
     infos = [i for i in src.infolist() if not (i.filename in replaced and replaced[i.filename] is None)]
     big = len(infos) >= 0xFFFF or any(i.file_size >= 0xFFFFFFFF or i.compress_size >= 0xFFFFFFFF
@@ -347,6 +349,8 @@ def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path,
         with zipfile.ZipFile(dst_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
             for info in infos:
                 data = replaced.get(info.filename)
+                if data is not None and not isinstance(data, bytes):
+                    data = b"".join(data)
                 out.writestr(info, data if data is not None else src.read(info.filename),
                              compress_type=info.compress_type)
         return
@@ -357,9 +361,17 @@ def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path,
             flags = (info.flag_bits & ~0x08) | (0x800 if not info.filename.isascii() else 0)
             if info.filename in replaced:
                 content = replaced[info.filename]
-                packer = zlib.compressobj(6, zlib.DEFLATED, -15)
-                data = packer.compress(content) + packer.flush()
-                method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)
+                packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+                if isinstance(content, bytes):
+                    data = packer.compress(content) + packer.flush()
+                    crc, size = zlib.crc32(content), len(content)
+                else:  # an iterable of chunks (io.bulk): compressed as they come, never held whole
+                    packed, crc, size = [], 0, 0
+                    for chunk in content:
+                        packed.append(packer.compress(chunk))
+                        crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+                    data = b"".join(packed) + packer.flush()
+                method = zipfile.ZIP_DEFLATED
             else:
                 raw.seek(info.header_offset)
                 header = raw.read(30)

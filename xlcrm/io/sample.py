@@ -11,8 +11,10 @@ the way staff type them (`1985/3/5`, `3月15日`, `+86 138…`) so the loader is
 from __future__ import annotations
 
 import random
+from bisect import bisect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 from ..core import vocab
@@ -32,29 +34,52 @@ REACHED = ("已沟通", "有意向", "已确认", "满意", "需再跟进")
 NOT_REACHED = vocab.NOT_REACHED[:2]
 
 
+# A million contact rows make the generator's own overhead count: the helpers below
+# draw exactly what random.Random's randint/choice/choices draw (the same calls to
+# `_randbelow` and `random`, so the same workbook for the same seed) without their
+# argument checks and extra frames, and `row` looks the column order up once.
+_KEYS: dict[str, tuple[str, ...]] = {}
+
+
 def row(sheet: schema.Sheet, **values) -> tuple:
     """A row in the sheet's column order from values by column key."""
-    return tuple(values.get(k) for k in sheet.keys)
+    keys = _KEYS.get(sheet.key)
+    if keys is None:
+        keys = _KEYS[sheet.key] = tuple(sheet.keys)
+    return tuple(map(values.get, keys))
+
+
+def _randint(rng: random.Random) -> Callable[[int, int], int]:
+    below = rng._randbelow
+    return lambda a, b: a + below(b - a + 1)
+
+
+def _choice(rng: random.Random) -> Callable:
+    below = rng._randbelow
+    return lambda seq: seq[below(len(seq))]
 
 
 def _weighted(rng: random.Random, table: dict[str, float]) -> Callable[[], str]:
-    keys, weights = list(table), list(table.values())
-    return lambda: rng.choices(keys, weights)[0]
+    keys, cum = list(table), list(accumulate(table.values()))
+    total, hi, draw = cum[-1] + 0.0, len(cum) - 1, rng.random
+    return lambda: keys[bisect(cum, draw() * total, 0, hi)]  # random.choices(keys, weights)[0]
 
 
 def _name(rng: random.Random) -> str:
-    surname = rng.choice(COMPOUND) if rng.random() < 0.02 else rng.choice(SURNAMES)
+    choice = _choice(rng)
+    surname = choice(COMPOUND) if rng.random() < 0.02 else choice(SURNAMES)
     given_len = 2 if rng.random() < 0.7 else 1
-    return surname + "".join(rng.choice(GIVEN) for _ in range(given_len))
+    return surname + "".join(choice(GIVEN) for _ in range(given_len))
 
 
 def _phone(rng: random.Random) -> str:
-    number = "1" + rng.choice("35789") + "".join(rng.choice("0123456789") for _ in range(9))
+    below = rng._randbelow
+    number = "1" + "35789"[below(5)] + "".join(["0123456789"[below(10)] for _ in range(9)])
     roll = rng.random()
     if roll < 0.05:
         return "+86 " + number
     if roll < 0.08:
-        return "0" + rng.choice(("21", "25", "10", "512")) + "-" + "".join(rng.choice("0123456789") for _ in range(8))
+        return "0" + ("21", "25", "10", "512")[below(4)] + "-" + "".join(["0123456789"[below(10)] for _ in range(8)])
     return number
 
 
@@ -62,6 +87,7 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
              ) -> dict[str, list[tuple]]:
     """Rows by sheet key, in schema column order."""
     rng = random.Random(seed)
+    randint, choice = _randint(rng), _choice(rng)
     today = today or date(2026, 11, 23)
     now = datetime(today.year, today.month, today.day)
     stage = _weighted(rng, {"潜在": 25, "意向": 18, "准客户": 10, "目标": 8, "成交": 34, "流失": 5})
@@ -96,13 +122,13 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
         name = _name(rng)
         roll = rng.random()
         gender = "男" if roll < 0.48 else ("女" if roll < 0.95 else None)
-        first = today - timedelta(days=rng.randint(1, 900))
+        first = today - timedelta(days=randint(1, 900))
         if rng.random() < 0.03:
-            first = today - timedelta(days=rng.randint(0, 3))  # brand-new client
+            first = today - timedelta(days=randint(0, 3))  # brand-new client
         bday: object = None
         cal = None
         if rng.random() < 0.85:
-            b = date(rng.randint(1955, 2000), rng.randint(1, 12), rng.randint(1, 28))
+            b = date(randint(1955, 2000), randint(1, 12), randint(1, 28))
             if rng.random() < 0.02:
                 b = date(1988, 2, 29)
             cal = "农历" if rng.random() < 0.2 else "公历"
@@ -112,34 +138,34 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
         deal_value = deal_count = last_deal = None
         if st == "成交":
             deal_value = round(rng.lognormvariate(5, 0.8), 1)
-            deal_count = 1 if rng.random() < 0.8 else rng.randint(2, 4)
-            last_deal = max(first, today - timedelta(days=rng.randint(0, 700)))
+            deal_count = 1 if rng.random() < 0.8 else randint(2, 4)
+            last_deal = max(first, today - timedelta(days=randint(0, 700)))
             if rng.random() < 0.04:
-                last_deal = today - timedelta(days=rng.choice((0, 1, 29, 30, 31)))
+                last_deal = today - timedelta(days=choice((0, 1, 29, 30, 31)))
         dnc = "是" if rng.random() < 0.03 else None
-        churn = rng.choice(vocab.CHURN_REASONS) if st == "流失" else None
-        override = rng.choice("ABCD") if rng.random() < 0.02 else None
+        churn = choice(vocab.CHURN_REASONS) if st == "流失" else None
+        override = choice("ABCD") if rng.random() < 0.02 else None
         client_rows.append(row(
             schema.CLIENTS, client_id=cid, name=name, gender=gender, phone=_phone(rng), agent=agent, source=src,
             stage=st, first_contact=first, birthday=bday, birthday_calendar=cal,
-            industry=rng.choice(INDUSTRIES), company=rng.choice(COMPANIES), title=rng.choice(TITLES),
+            industry=choice(INDUSTRIES), company=choice(COMPANIES), title=choice(TITLES),
             income=round(rng.uniform(8, 200), 0), deal_value=deal_value, deal_count=deal_count,
-            last_deal_date=last_deal, satisfaction=rng.randint(1, 5) if st == vocab.STAGE_DEAL else None,
-            influence=rng.choice(vocab.INFLUENCE), referral_willingness=rng.choice(vocab.WILLINGNESS),
+            last_deal_date=last_deal, satisfaction=randint(1, 5) if st == vocab.STAGE_DEAL else None,
+            influence=choice(vocab.INFLUENCE), referral_willingness=choice(vocab.WILLINGNESS),
             class_override=override, do_not_contact=dnc, churn_reason=churn,
             notes="=老客户,勿群发" if rng.random() < 0.002 else None,
         ))
         # Referral chains: a client who came by referral names an earlier deal client.
         pool = deal_clients_by_agent[agent]
         if src == "转介绍" and pool:
-            referrer = rng.choice(pool)
+            referrer = choice(pool)
             ref_no += 1
             state = {vocab.STAGE_DEAL: vocab.REF_CLOSED, vocab.STAGE_CHURNED: vocab.REF_INVALID}.get(
-                st, rng.choice((vocab.REF_CONTACTED, vocab.REF_VISITED)))
-            feedback = first + timedelta(days=rng.randint(1, 5)) if rng.random() < 0.6 else None
+                st, choice((vocab.REF_CONTACTED, vocab.REF_VISITED)))
+            feedback = first + timedelta(days=randint(1, 5)) if rng.random() < 0.6 else None
             ref_rows.append(row(schema.REFERRALS, referral_id=f"T{ref_no:05d}", referrer_id=referrer,
-                                referred_name=name, referred_phone=_phone(rng), referred_company=rng.choice(COMPANIES),
-                                date=first - timedelta(days=rng.randint(0, 5)), referred_client_id=cid, state=state,
+                                referred_name=name, referred_phone=_phone(rng), referred_company=choice(COMPANIES),
+                                date=first - timedelta(days=randint(0, 5)), referred_client_id=cid, state=state,
                                 feedback_date=feedback,
                                 reward="购物卡" if state == vocab.REF_CLOSED and rng.random() < 0.5 else None))
         if st == vocab.STAGE_DEAL:
@@ -148,26 +174,26 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
                 ref_no += 1
                 ref_rows.append(row(schema.REFERRALS, referral_id=f"T{ref_no:05d}", referrer_id=cid,
                                     referred_name=_name(rng), referred_phone=_phone(rng),
-                                    referred_company=rng.choice(COMPANIES),
-                                    date=today - timedelta(days=rng.randint(0, 10)), state=vocab.REF_NEW))
+                                    referred_company=choice(COMPANIES),
+                                    date=today - timedelta(days=randint(0, 10)), state=vocab.REF_NEW))
         # Family key dates
         if rng.random() < 0.2:
-            for _ in range(rng.randint(1, 2)):
-                kind = rng.choice(("家人生日", "家人生日", "纪念日", "乔迁", "升学", "公司庆典"))
-                d = date(rng.randint(1960, 2020), rng.randint(1, 12), rng.randint(1, 28))
+            for _ in range(randint(1, 2)):
+                kind = choice(("家人生日", "家人生日", "纪念日", "乔迁", "升学", "公司庆典"))
+                d = date(randint(1960, 2020), randint(1, 12), randint(1, 28))
                 key_rows.append(row(schema.KEY_DATES, client_id=cid, kind=kind,
-                                    who=rng.choice(RELATIVES) if kind == "家人生日" else None, date=d,
+                                    who=choice(RELATIVES) if kind == "家人生日" else None, date=d,
                                     calendar=vocab.CALENDARS[1] if rng.random() < 0.15 else vocab.CALENDARS[0]))
         # Contacts: about ten over the last year; some clients have gone to sleep.
         sleeping = rng.random() < 0.12
-        count = 0 if rng.random() < 0.03 else rng.randint(3, 17)
+        count = 0 if rng.random() < 0.03 else randint(3, 17)
         span_end = 91 if sleeping else 0
         start = max((today - first).days, span_end + 1)
-        days = sorted((rng.randint(span_end, min(start, 365)) for _ in range(count)), reverse=True)
+        days = sorted((randint(span_end, min(start, 365)) for _ in range(count)), reverse=True)
         if src in ("来电", "来访") and (today - first).days <= 365:
             days = [(today - first).days] + days
         for k, back in enumerate(days):
-            when = now - timedelta(days=back) + timedelta(hours=rng.randint(9, 19), minutes=rng.randint(0, 59))
+            when = now - timedelta(days=back) + timedelta(hours=randint(9, 19), minutes=randint(0, 59))
             ch = channel()
             purpose = "日常维护"
             if k == 0 and src in ("来电", "来访") and back == (today - first).days:
@@ -177,10 +203,10 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
             elif ch == "活动":
                 purpose = "其他"
             elif rng.random() < 0.05:
-                purpose = rng.choice(("节日", "生日", "满意度回访", "转介绍"))
-            outcome = rng.choice(NOT_REACHED) if ch == "电话" and rng.random() < 0.15 else rng.choice(REACHED)
-            promised = (when + timedelta(days=rng.randint(1, 6))).date() if rng.random() < 0.04 else None
-            follow = (when + timedelta(days=rng.randint(3, 14))).date() if st in ("意向", "准客户", "目标") and rng.random() < 0.3 else None
+                purpose = choice(("节日", "生日", "满意度回访", "转介绍"))
+            outcome = choice(NOT_REACHED) if ch == "电话" and rng.random() < 0.15 else choice(REACHED)
+            promised = (when + timedelta(days=randint(1, 6))).date() if rng.random() < 0.04 else None
+            follow = (when + timedelta(days=randint(3, 14))).date() if st in ("意向", "准客户", "目标") and rng.random() < 0.3 else None
             contact_rows.append(row(schema.CONTACTS, client_id=cid, date=when, agent=agent, channel=ch,
                                     purpose=purpose, outcome=outcome, promised_date=promised, next_follow_up=follow))
         if last_deal is not None and (today - last_deal).days <= 365:
@@ -202,8 +228,9 @@ def generate(clients: int = 300, agents: int = 5, seed: int = 1, today: date | N
 
 def _set(sheet: schema.Sheet, values: tuple, **changes) -> tuple:
     out = list(values)
+    keys = _KEYS.get(sheet.key) or _KEYS.setdefault(sheet.key, tuple(sheet.keys))
     for key, value in changes.items():
-        out[sheet.keys.index(key)] = value
+        out[keys.index(key)] = value
     return tuple(out)
 
 
@@ -335,5 +362,5 @@ def corporate_accounts(client_rows: list[tuple], contact_rows: list[tuple], work
 def write_sample(path: str | Path, clients: int = 300, agents: int = 5, seed: int = 1,
                  today: date | None = None, lang: str = "zh") -> dict[str, int]:
     rows = generate(clients, agents, seed, today)
-    write_workbook(path, lang, rows)
+    write_workbook(path, lang, rows, bulk=True)
     return {k: len(v) for k, v in rows.items()}
