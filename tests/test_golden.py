@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tests.golden import GOLDEN, outputs
+from tests.golden import GOLDEN, TODAY, outputs
 
 
 def _diff(expected, actual, where="", out=None):
@@ -51,3 +51,15 @@ def test_the_snapshot_sees_cells(golden):
     assert len(golden["sample"]["跟进记录"]["cells"]) > 15_000
     assert len(golden["refresh"]["客户看板"]["cells"]) > 2_000
     assert len(golden["weekly"]) >= 4  # 3 working agents and the team summary
+
+
+def test_the_bulk_written_sample_reads_the_same_everywhere(tmp_path):
+    # io.bulk writes the sample's rows as XML itself: strict XML, openpyxl (normal and
+    # read-only), python-calamine and LibreOffice must all read the same cells.
+    from xlcrm.io.sample import write_sample
+
+    from .filecheck import check_file
+
+    path = write_sample(tmp_path / "s.xlsx", 40, 5, 1, TODAY) and tmp_path / "s.xlsx"
+    rows = check_file(path)
+    assert any(len(r) > 40 for r in rows.values())
