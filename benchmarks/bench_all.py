@@ -166,7 +166,7 @@ def main() -> None:
     if not args.skip_sample:
         run(f"xlcrm sample --clients {CLIENTS}", [PY, "-m", "xlcrm", "sample", str(OUT / "sample-bench.xlsx"),
                                                   "--clients", str(CLIENTS), "--agents", str(AGENTS), "--seed", "1",
-                                                  "--today", TODAY], results)
+                                                  "--today", TODAY, "--force"], results)
     if not args.skip_2m:
         master, archive = ensure_two_million()
         run("read floor 2M: fastexcel, every sheet of master + archive", [PY, "-c", READ_FLOOR, str(master),

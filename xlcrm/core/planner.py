@@ -16,6 +16,7 @@ Used by refresh, the ribbon and weekly alike (through `tasks.planned_actions`).
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -99,23 +100,40 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
     # due date and ref, not from the joined row's earliest due date), the top task's first,
     # so a tick on it closes all of them on the next refresh.
     multi = with_task_ids(multi)
-    rows = []
-    for _key, group in multi.groupby(keys, sort=False, dropna=False):
-        first = group.iloc[0].copy()
-        if (group["channel"] == vocab.VISIT).any():
-            first["channel"] = vocab.VISIT
-        first["rank"] = group["rank"].min()
-        first["due"] = group["due"].min()
-        first["overdue_days"] = group["overdue_days"].max()
-        first["task_id"] = JOIN_SEP.join(dict.fromkeys(str(t) for t in group["task_id"]))
-        if "keep" in group:
-            first["keep"] = group["keep"].fillna(False).astype(bool).any()
-        for col, sep in _JOINED.items():
-            if col in group:
-                values = [str(v) for v in group[col] if isinstance(v, str) and v]
-                first[col] = sep.join(dict.fromkeys(values))
-        rows.append(first)
-    merged = pd.DataFrame(rows, columns=tasks.columns)
+    # Vectorised per group (a loop over groups took 20 of 37 s on 20,000 clients): the
+    # first row of each group in priority order, then each merged column from its group.
+    gid = multi.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()  # by first appearance
+    firsts = np.unique(gid, return_index=True)[1]
+    merged = multi.iloc[firsts].copy()
+
+    def per_group(values: pd.Series, how: str) -> np.ndarray:
+        return getattr(values.reset_index(drop=True).groupby(gid), how)().to_numpy()
+
+    def joined(values: np.ndarray, mask: np.ndarray, sep: str) -> np.ndarray:
+        """Per group: the distinct `values[mask]` in order, joined by `sep` ('' for none)."""
+        parts = pd.DataFrame({"g": gid[mask], "v": values[mask]}).drop_duplicates().sort_values("g", kind="stable")
+        out = np.full(len(firsts), "", dtype=object)
+        for g, group in itertools.groupby(zip(parts["g"].tolist(), parts["v"].tolist(), strict=True),
+                                          key=lambda gv: gv[0]):
+            out[g] = sep.join(v for _, v in group)
+        return out
+
+    visit = per_group(multi["channel"] == vocab.VISIT, "any")
+    merged["channel"] = np.where(visit, vocab.VISIT, merged["channel"].to_numpy(dtype=object))
+    merged["rank"] = per_group(multi["rank"], "min")
+    merged["due"] = per_group(multi["due"], "min")
+    merged["overdue_days"] = per_group(multi["overdue_days"], "max")
+    ids = np.array([str(t) for t in multi["task_id"]], dtype=object)
+    merged["task_id"] = joined(ids, np.ones(len(ids), dtype=bool), JOIN_SEP)
+    if "keep" in multi:
+        merged["keep"] = per_group(multi["keep"].fillna(False).astype(bool), "any")
+    for col, sep in _JOINED.items():
+        if col not in multi:
+            continue
+        values = multi[col].to_numpy(dtype=object)
+        mask = np.fromiter((isinstance(v, str) and v != "" for v in values), dtype=bool, count=len(values))
+        merged[col] = joined(values, mask, sep)
+    merged = merged.reindex(columns=tasks.columns)
     return pd.concat([single, merged], ignore_index=True)
 
 
