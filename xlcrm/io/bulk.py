@@ -20,7 +20,7 @@ import itertools
 import os
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ def _serial(value: date) -> float:
 
 def _body(style: str, v: Any) -> bytes | None:
     """A cell after its reference (`" s="3"><v>…</v></c>`), None for a blank cell."""
-    if v is None or v == "":
+    if v is None or v == "" or v != v:  # NaN: xlsxwriter writes no cell for it either
         return None
     if isinstance(v, str):
         text = _text_body(style, v)
@@ -86,28 +86,38 @@ def _datetimes(values: Sequence[Any]) -> np.ndarray | None:
     return np.where(blank, np.nan, serial)
 
 
-def column_cells(letter: str, style: str, values: Sequence[Any], numbers: pa.Array) -> pa.Array:
-    """The `<c r=…>` XML of one column as an Arrow binary array (null for a blank cell).
+def column_cells(letter: str, style: str, values: Sequence[Any], numbers: pa.Array,
+                 body: Callable[[str, Any], bytes | None] = _body, typed: bool = False) -> pa.Array:
+    """The `<c r=…>` XML of one column as an Arrow binary array (null: no cell).
 
-    Each distinct value's XML is built once (pandas factorizes the column; 1, 1.0 and
-    True are one cell to xlsxwriter too); a column of datetimes is converted with numpy.
+    Each distinct value's XML is built once by `body` (pandas factorizes the column; with
+    `typed`, 1, 1.0 and True stay apart, else they are one cell as to xlsxwriter); a
+    column of datetimes is converted with numpy when `body` is xlsxwriter's.
     """
-    serials = _datetimes(values)
+    serials = _datetimes(values) if body is _body else None
     if serials is not None:
         codes, uniques = pd.factorize(serials, use_na_sentinel=True)
         head = f'"{style}><v>'.encode()
         bodies = [head + b"%.16G</v></c>" % x for x in uniques]
+        blank = None
     else:
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-        bodies = [_body(style, v) for v in uniques]
-    body = pa.array(bodies + [None], pa.binary())
+        keys = [(type(v), v) for v in values] if typed else values
+        keyed = np.empty(len(keys), dtype=object)
+        keyed[:] = keys
+        codes, uniques = pd.factorize(keyed, use_na_sentinel=False)
+        bodies = [body(style, k[1] if typed else k) for k in uniques]
+        blank = None
+    cells = pa.array(bodies + [blank], pa.binary())
+    codes = np.asarray(codes)
     codes[codes < 0] = len(uniques)
-    taken = body.take(pa.array(codes))
+    taken = cells.take(pa.array(codes))
     return pc.binary_join_element_wise(f'<c r="{letter}'.encode(), numbers, taken, b"",
                                        null_handling="emit_null")
 
 
-def _rows_chunks(rows: Sequence[Sequence[Any]], styles: list[str], first: int) -> Iterator[bytes]:
+def _rows_chunks(rows: Sequence[Sequence[Any]], styles: list[str], first: int,
+                 body: Callable[[str, Any], bytes | None] = _body, typed: bool = False,
+                 row_attrs: Sequence[bytes] | None = None) -> Iterator[bytes]:
     width = len(styles)
     letters = [get_column_letter(j + 1) for j in range(width)]
     for start in range(0, len(rows), CHUNK):
@@ -115,9 +125,13 @@ def _rows_chunks(rows: Sequence[Sequence[Any]], styles: list[str], first: int) -
         columns = list(zip(*chunk, strict=True))
         numbers = pc.cast(pc.cast(pa.array(np.arange(first + start, first + start + len(chunk))), pa.string()),
                           pa.binary())
-        cells = [column_cells(letters[j], styles[j], columns[j], numbers) for j in range(min(width, len(columns)))]
+        cells = [column_cells(letters[j], styles[j], columns[j], numbers, body, typed)
+                 for j in range(min(width, len(columns)))]
         del columns
-        joined = pc.binary_join_element_wise(b'<row r="', numbers, b'">', *cells, b"</row>", b"",
+        attrs = pa.array(row_attrs[start:start + CHUNK], pa.binary()) if row_attrs is not None else b'"'
+        if row_attrs is not None:  # each row's own attributes after its number (ht=…)
+            attrs = pc.binary_join_element_wise(b'"', attrs, b"")
+        joined = pc.binary_join_element_wise(b'<row r="', numbers, attrs, b">", *cells, b"</row>", b"",
                                              null_handling="replace", null_replacement=b"")
         offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=len(joined) + 1, offset=joined.offset * 4)
         yield joined.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
