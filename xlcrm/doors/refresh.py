@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core.analysis import analyse
@@ -84,10 +85,26 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
+def _column_values(col: pd.Series) -> list:
+    """A column as plain Python values (None for blank), converted a column at a time."""
+    blank = col.isna().to_numpy()
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col.dtype):
+        values = np.asarray(col.array.to_pydatetime(), dtype=object)
+        values[blank] = None
+        return values.tolist()
+    values = col.to_numpy(dtype=object, na_value=None)
+    if col.dtype == object:  # may hold Timestamps, numpy scalars, NaN
+        return [_cell_value(v) for v in values]
+    values[blank] = None
+    return values.tolist()
+
+
 def frame_rows(frame: pd.DataFrame, sheet: schema.Sheet) -> list[tuple]:
     """A frame's rows in the sheet's column order, as plain Python values."""
-    cols = [frame[k] if k in frame else pd.Series(None, index=frame.index) for k in sheet.keys]
-    return [tuple(_cell_value(v) for v in row) for row in zip(*cols, strict=True)] if len(frame) else []
+    if not len(frame):
+        return []
+    cols = [_column_values(frame[k]) if k in frame else [None] * len(frame) for k in sheet.keys]
+    return list(zip(*cols, strict=True))
 
 
 def messages_for(book: Book) -> Messages:
