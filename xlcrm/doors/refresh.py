@@ -92,7 +92,7 @@ def _column_values(col: pd.Series) -> list:
         values = np.asarray(col.array.to_pydatetime(), dtype=object)
         values[blank] = None
         return values.tolist()
-    values = col.to_numpy(dtype=object, na_value=None)
+    values = col.to_numpy(dtype=object, na_value=None).copy()  # may be a read-only view
     if col.dtype == object:  # may hold Timestamps, numpy scalars, NaN
         return [_cell_value(v) for v in values]
     values[blank] = None
