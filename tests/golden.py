@@ -4,7 +4,7 @@
 tables, data validations, conditional formats, freeze panes, column widths) into plain
 JSON-able data. `python -m tests.golden` regenerates tests/data/golden_300.json.gz from
 the 300-client sample: the sample itself, a refresh for the first agent and the weekly
-workbooks. It was generated with the implementation before issue 17 (main at 49db637, run from an export of that commit: the loader on
+workbooks. It was generated with the implementation before issue 17 (main at 6b46bd2, run from an export of that commit: the loader on
 python-calamine and the sample written cell by cell by xlsxwriter) and must not be
 regenerated to make a failing comparison pass.
 """
