@@ -11,6 +11,7 @@ Exit codes: validate 0 clean / 1 findings / 2 not a workbook; the writing comman
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -478,6 +479,23 @@ def build_addin_command(out: Path, ribbon: Path | None, interpreter_win: str | N
     if not (config.interpreter_win or config.interpreter_mac):
         click.echo("注意: 这台电脑不是 Windows 或 macOS,按钮会运行 PATH 里的 python;"
                    "请用 --interpreter-win / --interpreter-mac 指定装有 xlcrm 的 Python", err=True)
+
+
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \\t]*\\n[ \\t]*(?=[{_CJK}])")
+
+
+def _join_cjk_lines(text: str | None) -> str | None:
+    """A Chinese sentence broken over two docstring lines: click would re-wrap it with a
+    space in the middle (已填了 完成); joining the lines first keeps the sentence whole."""
+    return _CJK_BREAK.sub("", text) if text else text
+
+
+for _command in cli.commands.values():
+    _command.help = _join_cjk_lines(_command.help)
+    for _param in _command.params:
+        if isinstance(_param, click.Option):
+            _param.help = _join_cjk_lines(_param.help)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
