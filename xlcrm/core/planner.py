@@ -137,6 +137,18 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([single, merged], ignore_index=True)
 
 
+def _values(series: pd.Series) -> list:
+    """The values iterating `series` gives, as a list; an Arrow-backed column without the
+    per-element scalar conversion of its iterator (same values, the dtype's own blank)."""
+    if isinstance(series.array, pd.arrays.ArrowExtensionArray):
+        return series.to_numpy(dtype=object, na_value=series.dtype.na_value).tolist()
+    return list(series)
+
+
+def _lists(frame: pd.DataFrame, columns: list[str]) -> list[list]:
+    return [_values(frame[c]) for c in columns]
+
+
 def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timestamp,
            is_working_day: Callable) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Greedy: by priority, each flexible talk task on the first working day it fits."""
@@ -150,7 +162,7 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
     for (agent, day, channel), n in talk.groupby(["agent", "date", "channel"], dropna=False).size().items():
         used[(agent, day, channel)] = int(n)
     busy: dict[tuple, list] = {}  # (agent, client, who) -> sorted days with a talk row
-    for agent, client, who, day in zip(talk["agent"], talk["client_id"], talk["_who"], talk["date"], strict=True):
+    for agent, client, who, day in zip(*_lists(talk, ["agent", "client_id", "_who", "date"]), strict=True):
         bisect.insort(busy.setdefault((agent, client, who), []), day)
     free: dict[tuple, list] = {}  # (agent, channel) -> days with capacity left, sorted
 
@@ -166,8 +178,8 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
         ["_promise", "_rank", "_class", "_urgency", "due", "client_id"], kind="stable")
     earliest = flex["due"].where(flex["due"] >= today, today)
     dates, fits = [], []
-    for agent, client, who, channel, kind, first in zip(flex["agent"], flex["client_id"], flex["_who"],
-                                                        flex["channel"], flex["kind"], earliest, strict=True):
+    for agent, client, who, channel, kind, first in zip(
+            *_lists(flex, ["agent", "client_id", "_who", "channel", "kind"]), _values(earliest), strict=True):
         own = busy.get((agent, client, who), [])
         i = bisect.bisect_left(own, first)
         merge_day = own[i] if i < len(own) else None

@@ -189,7 +189,22 @@ def _move_row(row: etree._Element, number: int) -> None:
 
 def render_sheet(xml: str, rows: Sequence[Sequence[Any]], width: int, totals: bool = False,
                  used: int = 0, heights: Sequence[float | None] = ()) -> str:
-    """The sheet's XML with its data rows replaced; row 1 (header, selector) is kept.
+    """The sheet's XML with its data rows replaced; row 1 (header, selector) is kept."""
+    skeleton, data = render_sheet_parts(xml, rows, width, totals, used, heights)
+    head, tail = skeleton.split(ROWS_MARK, 1)
+    return head + data.decode("utf-8") + tail
+
+
+ROWS_MARK = f"<!--{_MARK}-->"
+
+
+def render_sheet_parts(xml: str, rows: Sequence[Sequence[Any]], width: int, totals: bool = False,
+                       used: int = 0, heights: Sequence[float | None] = ()) -> tuple[str, bytes]:
+    """The sheet's XML with ROWS_MARK where the data rows go, and those rows (UTF-8).
+
+    `render_sheet` joins them; a caller that edits the rest of the sheet (the stamp) edits
+    the small skeleton instead of a string of a million cells (the rows hold only
+    `<row>`, `<c>`, `<v>`, `<is>` and `<t>` elements, so no edit can apply to them).
 
     With `totals` the row after the old data (a table's totals row, switched on in
     Excel) moves below the new data instead of being overwritten. `used` widens the
@@ -222,11 +237,11 @@ def render_sheet(xml: str, rows: Sequence[Sequence[Any]], width: int, totals: bo
     if dimension is not None:
         dimension.set("ref", f"A1:{get_column_letter(used)}{last}")
     prefix = f"{sheet_data.prefix}:" if sheet_data.prefix else ""
-    data = _rows_text(rows, width, styles, heights)
+    data = _rows_bytes(rows, width, styles, heights)
     if prefix:
-        data = re.sub(r"<(/?)(row|c|v|is|t)\b", lambda m: f"<{m.group(1)}{prefix}{m.group(2)}", data)
-    head, tail = _serialize(root).split(f"<!--{_MARK}-->", 1)
-    return head + data + tail
+        data = re.sub(r"<(/?)(row|c|v|is|t)\b", lambda m: f"<{m.group(1)}{prefix}{m.group(2)}",
+                      data.decode("utf-8")).encode("utf-8")
+    return _serialize(root), data
 
 
 def _cell_body(style: str | None, value: Any) -> bytes | None:
@@ -240,8 +255,8 @@ def _height_attr(heights: Sequence[float | None], i: int) -> bytes:
     return f' ht="{height:g}" customHeight="1"'.encode() if height else b""
 
 
-def _rows_text(rows: Sequence[Sequence[Any]], width: int, styles: dict[int, str],
-               heights: Sequence[float | None] = ()) -> str:
+def _rows_bytes(rows: Sequence[Sequence[Any]], width: int, styles: dict[int, str],
+                heights: Sequence[float | None] = ()) -> bytes:
     """The `<row>`s of `rows` from row 2, each cell as `_cell` writes it, with `heights`.
 
     A 100,000-client 客户看板 is 1.2 M cells: `io.bulk` builds each distinct value's
@@ -255,7 +270,7 @@ def _rows_text(rows: Sequence[Sequence[Any]], width: int, styles: dict[int, str]
             attrs = [_height_attr(heights, i) for i in range(len(rows))] if len(heights) else None
             chunks = _rows_chunks(rows, [styles.get(j) for j in range(width)], 2, _cell_body, typed=True,
                                   row_attrs=attrs)
-            return b"".join(chunks).decode("utf-8")
+            return b"".join(chunks)
         except TypeError:  # an unhashable value: written cell by cell below
             pass
     letters = [get_column_letter(j + 1) for j in range(width)]
@@ -264,7 +279,7 @@ def _rows_text(rows: Sequence[Sequence[Any]], width: int, styles: dict[int, str]
         cells = "".join(_cell(f"{letters[j]}{i}", v, styles.get(j)) for j, v in enumerate(row))
         size = _height_attr(heights, i - 2).decode()
         out.append(f'<row r="{i}"{size}>{cells}</row>')
-    return "".join(out)
+    return "".join(out).encode("utf-8")
 
 
 def table_layout(xml: str | bytes) -> tuple[int, bool]:
@@ -667,13 +682,14 @@ def owned_parts_replaced(zf: zipfile.ZipFile, contents: dict[str, Sequence[Seque
             # an owned sheet written by an older version gets the schema's new columns
             sheet_xml, tables[table] = migrate_header(sheet_xml, table_xml, sheet)
         stamped = stamp is not None and sheet.key == "my_tasks"
-        xml = render_sheet(sheet_xml, rows, width, totals,
-                           used=schema.SELECTOR_COL + 2 if stamped else 0,
-                           heights=schema.row_heights(sheet, rows))
+        skeleton, data = render_sheet_parts(sheet_xml, rows, width, totals,
+                                            used=schema.SELECTOR_COL + 2 if stamped else 0,
+                                            heights=schema.row_heights(sheet, rows))
         if stamp is not None:
-            xml = stamp_sheet(xml, sheet, stamp)
-        replaced[part] = xml.encode("utf-8")
-        formulas[part] = _formula_cells(xml)
+            skeleton = stamp_sheet(skeleton, sheet, stamp)
+        head, tail = skeleton.split(ROWS_MARK, 1)
+        replaced[part] = head.encode("utf-8") + data + tail.encode("utf-8")
+        formulas[part] = _formula_cells(skeleton)  # written rows hold values only
         for table, table_xml in tables.items():
             replaced[table] = render_table(table_xml, width, len(rows)).encode("utf-8")
     chain = "xl/calcChain.xml"

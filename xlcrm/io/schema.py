@@ -472,12 +472,26 @@ CJK_WIDTH = 1.8  # a Chinese character in column-width units (Excel ~2, LibreOff
 MAX_LINES = 12  # a very long draft scrolls in its cell rather than making a page-high row
 
 
+class _CharWidths(dict):
+    """Width of a character (CJK_WIDTH for East Asian wide/full-width, else 1), looked up once."""
+
+    def __missing__(self, ch: str) -> float:
+        w = self[ch] = CJK_WIDTH if unicodedata.east_asian_width(ch) in "WF" else 1
+        return w
+
+
+_CHAR_WIDTH = _CharWidths()
+
+
 def wrapped_lines(text: str, width: float) -> int:
     """Lines `text` takes in a wrapped column `width` characters wide (CJK counts 2)."""
     total = 0
     usable = max(width - 1.5, 1)
     for part in text.split("\n"):
-        w = sum(CJK_WIDTH if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
+        if 2 * len(part) <= usable:  # one line even if every character is wide
+            total += 1
+            continue
+        w = sum(map(_CHAR_WIDTH.__getitem__, part))
         total += max(1, math.ceil(w / usable))
     return total
 
