@@ -110,8 +110,10 @@ def _text_values(arr: pa.Array, reader: Any = None, name: str = "", column: int 
     """
     from .loader import _text
 
-    suspect = pc.fill_null(pc.match_substring_regex(arr, _SUSPECT), False)
-    if pc.any(suspect).as_py():
+    encoded = _dictionary(arr)
+    # The values a column holds, each once: a suspect value anywhere shows in its dictionary.
+    if pc.any(pc.match_substring_regex(encoded.dictionary, _SUSPECT)).as_py():
+        suspect = pc.fill_null(pc.match_substring_regex(arr, _SUSPECT), False)
         where = np.flatnonzero(suspect.to_numpy(zero_copy_only=False))
         kinds = _cell_kinds(reader, name, column) if reader is not None else None
         if kinds is None:
@@ -146,24 +148,30 @@ def _text_values(arr: pa.Array, reader: Any = None, name: str = "", column: int 
         return out
     # The usual case: strip each distinct value once and spread it by code (a million
     # contact rows hold a few hundred thousand distinct strings at most).
-    unique, codes = _encoded(arr)
+    unique, codes = _encoded(arr, encoded)
     return unique[codes]
 
 
-def _encoded(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct stripped values (None last) and each row's index into them."""
+def _dictionary(arr: pa.Array) -> pa.DictionaryArray:
     encoded = pc.dictionary_encode(arr)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
+    return encoded
+
+
+def _encoded(arr: pa.Array, encoded: pa.DictionaryArray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct stripped values (None last) and each row's index into them."""
+    if encoded is None:
+        encoded = _dictionary(arr)
     words = encoded.dictionary.to_numpy(zero_copy_only=False)
     unique = np.array([(w.strip() or None) for w in words] + [None], dtype=object)
     codes = pc.fill_null(encoded.indices, len(words)).to_numpy(zero_copy_only=False)
     return unique, codes
 
 
-def categorical(arr: pa.Array) -> pd.Categorical | None:
+def categorical(arr: pa.Array, encoded: pa.DictionaryArray | None = None) -> pd.Categorical | None:
     """The client ids of 跟进记录 as `astype("category")` makes them, without hashing a million strings."""
-    unique, codes = _encoded(arr)
+    unique, codes = _encoded(arr, encoded)
     cats = sorted({v for v in unique if v is not None})
     if not cats:
         return None  # pandas gives an all-blank column object categories: let it
@@ -277,9 +285,9 @@ def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
         for i, code, message in bad:
             findings.append(Finding(name, f"{letters[col.key]}{int(rows[i])}", message, "error", code, col.key))
         data.update(values)
-        if (sheet.key == "contacts" and col.key == "client_id" and len(arr) and arr.null_count != len(arr)
-                and not pc.any(pc.fill_null(pc.match_substring_regex(arr, _SUSPECT), False)).as_py()):
-            ids = categorical(arr)
+        if sheet.key == "contacts" and col.key == "client_id" and len(arr) and arr.null_count != len(arr) and not (
+                pc.any(pc.match_substring_regex((encoded := _dictionary(arr)).dictionary, _SUSPECT)).as_py()):
+            ids = categorical(arr, encoded)
             if ids is not None:
                 data[col.key] = pd.Series(ids)
     return loader._frame(sheet, data), letters, findings
