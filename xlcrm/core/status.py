@@ -64,7 +64,7 @@ def status(book: Book, rules: Rules, classes: pd.DataFrame, today: date,
     clients = client_table(book.clients)
     contacts = with_reached(book.contacts if contacts is None else contacts)
     today_ts = pd.Timestamp(today)
-    touches = contacts[reached(contacts) & (contacts["date"] < today_ts + pd.Timedelta(days=1))]
+    touches = contacts[["client_id", "date"]][reached(contacts) & (contacts["date"] < today_ts + pd.Timedelta(days=1))]
     last = plain_index(touches.groupby("client_id")["date"].max()).reindex(clients.index)
     reached_count = plain_index(touches.groupby("client_id").size()).reindex(clients.index, fill_value=0)
     first = clients["first_contact"].where(clients["first_contact"] <= today_ts)

@@ -61,7 +61,7 @@ def make_context(book: Book, rules: Rules, today: date, days: int,
     contacts = with_reached(book.contacts)
     contacts = contacts[contacts["date"] < today_ts + DAY]  # a touch logged for tomorrow hasn't happened
     clients = clients if clients is not None else analyse(book, rules, today)
-    last_ts = plain_index(contacts[reached(contacts)].groupby("client_id")["date"].max())
+    last_ts = plain_index(contacts[["client_id", "date"]][reached(contacts)].groupby("client_id")["date"].max())
     return Context(book, rules, today_ts, end, clients, contacts,
                    calendar_for(today - timedelta(days=60), end.date() + timedelta(days=120),
                                 holiday_rows(book)), last_ts)

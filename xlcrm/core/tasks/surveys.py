@@ -21,7 +21,7 @@ def surveys(ctx: Context) -> pd.DataFrame:
     deal = pd.concat([cl["last_deal_date"], logged.reindex(cl.index)], axis=1).max(axis=1)
     deal = deal.dropna().dt.normalize()
     due = deal + pd.Timedelta(days=rules["survey_days"])
-    done = plain_index(c[(c["purpose"] == vocab.SURVEY) & reached(c)].groupby("client_id")["date"].max())
+    done = plain_index(c[["client_id", "date"]][(c["purpose"] == vocab.SURVEY) & reached(c)].groupby("client_id")["date"].max())
     done = done.reindex(deal.index)
     keep = (done.isna() | (done < deal)) & (due >= ctx.today - pd.Timedelta(days=rules["catch_up_days"]))
     return task_frame(deal.index[keep], due[keep], vocab.SURVEY_CALL, "满意度回访", vocab.PHONE,
