@@ -101,6 +101,8 @@ def column_cells(letter: str, style: str, values: Sequence[Any], numbers: pa.Arr
         bodies = [head + b"%.16G</v></c>" % x for x in uniques]
         blank = None
     else:
+        if typed and set(map(type, values)) == {str}:
+            typed = False  # text only: the values themselves tell the cells apart
         keys = [(type(v), v) for v in values] if typed else values
         keyed = np.empty(len(keys), dtype=object)
         keyed[:] = keys
