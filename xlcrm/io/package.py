@@ -595,27 +595,38 @@ def _no_space(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def write_atomic(path: Path, write: Callable[[Path], Any], mode: int | None = None) -> Path:
-    """Call `write(tmp)` for a temp file beside `path`, then rename it onto `path`.
+def write_temp(path: Path, write: Callable[[Path], Any], mode: int | None = None) -> Path:
+    """Call `write(tmp)` for a temp file beside `path` and return it, ready to be renamed.
 
-    On any failure the temp file is removed and `path` is untouched. `mode` sets the
-    permission bits of the result (default: those of the file it replaces, else 0644
-    less the umask).
+    On any failure the temp file is removed (a full disk is one clear RefreshError).
+    `mode` sets its permission bits (default: those of `path`, else 0644 less the umask).
     """
     fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        if mode is None:
-            mode = _mode_for(path)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.chmod(tmp, _mode_for(path) if mode is None else mode)
     except BaseException as exc:
         with suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError) and _no_space(exc):
             raise RefreshError(f"磁盘空间不足,{path.name} 没有写入(原文件未改动)") from None
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, write: Callable[[Path], Any], mode: int | None = None) -> Path:
+    """Call `write(tmp)` for a temp file beside `path`, then rename it onto `path`.
+
+    On any failure the temp file is removed and `path` is untouched.
+    """
+    tmp = write_temp(path, write, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink()
         raise
     return path
 
@@ -739,19 +750,8 @@ def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence
             replaced = owned_parts_replaced(zf, contents, stamp)
             if extra is not None:
                 replaced.update(extra(zf))
-            fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.stem}-", suffix=path.suffix,
-                                            dir=path.parent)
-            os.close(fd)
-            tmp = Path(tmp_name)
-            try:
-                copy_package(path, zf, tmp, replaced)
-                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-            except BaseException as exc:
-                with suppress(OSError):
-                    tmp.unlink()
-                if isinstance(exc, OSError) and _no_space(exc):
-                    raise RefreshError(f"磁盘空间不足,{path.name} 没有写入(原文件未改动)") from None
-                raise
+            tmp = write_temp(path, lambda dst: copy_package(path, zf, dst, replaced),
+                             stat.S_IMODE(path.stat().st_mode))
         saved = None
         try:
             if backup:
