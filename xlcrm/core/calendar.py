@@ -112,7 +112,6 @@ class WorkCalendar:
             elif kind == MAKEUP_WORKDAY:
                 self._off.pop(when, None)
                 self._workdays.add(when)
-        self.years = years
         self.covered_years = frozenset(official | typed_years)
 
     def is_working_day(self, when: date) -> bool:
@@ -188,10 +187,10 @@ def uncovered_years(cal: WorkCalendar, start: date, end: date) -> list[int]:
 
 def schedule_findings(book, cal: WorkCalendar, start: date, end: date) -> list[Finding]:
     """A warning for each year the planning window reaches with no official schedule."""
-    sheet = book.sheet_name("holidays") if "holidays" in book.letters else None
-    where = (f"请在「{sheet}」表" if sheet else
-             "请新建「节假日」表(表头:日期、名称、类型、备注;xlcrm new 生成的工作簿里有这张表),")
-    return [Finding(sheet or "节假日", "A1",
+    sheet = book.sheet_name("holidays")  # the schema's name when the workbook lacks the sheet
+    where = (f"请在「{sheet}」表" if "holidays" in book.letters else
+             f"请从 xlcrm new 生成的工作簿复制「{sheet}」表,")
+    return [Finding(sheet, "A1",
                     f"计划范围已到 {year} 年,但还没有 {year} 年的官方放假安排:节日任务按推算日期安排,"
                     f"调休上班日按休息日处理。{where}按国务院办公厅公布的通知填写 {year} 年的"
                     f"放假日期和调休上班日期(类型:{DAY_OFF} / {MAKEUP_WORKDAY})",
