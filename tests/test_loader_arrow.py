@@ -160,3 +160,53 @@ def test_duplicate_and_headerless_columns_read_the_same(tmp_path, monkeypatch, d
     assert_same(fast, slow)
     codes = {f.code for f in fast[1]}
     assert ("header-duplicate" in codes) == duplicate and ("column-no-header" in codes) == headerless
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threaded_read_checks_and_reports_every_sheet(tmp_path, monkeypatch, threads):
+    """Sheets are checked and read by parallel threads; the biggest one's error cells are
+    looked for apart (BIG_SHEET 0 makes every workbook take that path): the findings are the
+    python-calamine path's, and a sheet with a cell far outside Excel's grid is still refused
+    before any reader opens it."""
+    import re
+    import zipfile
+
+    from xlcrm.io.errors import WorkbookError
+
+    base = make_workbook(tmp_path / "base.xlsx", clients=[client("K1", company="甲公司")],
+                         contacts=[{"client_id": "K1", "date": date(2026, 11, 2), "channel": "电话",
+                                    "outcome": "已沟通"}] * 3)
+    company = schema.column_letter_of(schema.CLIENTS, "company")
+    outcome = schema.column_letter_of(schema.CONTACTS, "outcome")
+
+    def variant(out, edit):
+        with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                dst.writestr(info.filename, edit(info.filename, src.read(info.filename)))
+        return out
+
+    def errors(name, data):  # #REF! in 客户, a formula without a cached value in 跟进记录
+        if name == "xl/worksheets/sheet1.xml":
+            return re.sub(rb'<c r="' + company.encode() + rb'2"[^>]*>.*?</c>',
+                          f'<c r="{company}2" t="e"><v>#REF!</v></c>'.encode(), data, count=1)
+        if name == "xl/worksheets/sheet3.xml":
+            return re.sub(rb'<c r="' + outcome.encode() + rb'3"[^>]*>.*?</c>',
+                          f'<c r="{outcome}3"><f>1+1</f></c>'.encode(), data, count=1)
+        return data
+
+    bad = variant(tmp_path / "errors.xlsx", errors)
+    monkeypatch.setattr(loader, "THREADS", threads)
+    monkeypatch.setattr(loader, "BIG_SHEET", 0)
+    fast = sorted(map(str, loader.load(bad)[1]))
+    monkeypatch.setattr(loader, "FAST", False)
+    slow = sorted(map(str, loader.load(bad)[1]))
+    monkeypatch.setattr(loader, "FAST", True)
+    assert fast == slow
+    assert any(f.startswith(f"客户!{company}2") and "#REF!" in f for f in fast), fast
+    assert any(f.startswith(f"跟进记录!{outcome}3") and "公式" in f for f in fast), fast
+
+    far = variant(tmp_path / "far.xlsx", lambda name, data: data.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>z</t></is></c></row></sheetData>')
+        if name == "xl/worksheets/sheet3.xml" else data)
+    with pytest.raises(WorkbookError, match="太大|超出"):
+        loader.load(far)

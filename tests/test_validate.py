@@ -6,7 +6,10 @@ import zipfile
 from datetime import date
 
 import openpyxl
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlcrm.io import schema
 
@@ -117,3 +120,16 @@ def test_corrupt_sheet_inside_zip_exits_2(tmp_path, sample_path):
             dst.writestr(info, data)
     code, err = _findings(path)
     assert code == 2 and "Traceback" not in err
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.none(), st.floats(allow_nan=True), st.integers(0, 10**12).map(float),
+    st.from_regex(r"(\+86 ?|0086|86|\+1 )?1[0-9]{10}( |-)?", fullmatch=True),
+    st.from_regex(r"\+86 1[3-9][0-9]{9}", fullmatch=True), st.text(max_size=15)), max_size=30))
+def test_mobile_keys_match_mobile_key_one_by_one(values):
+    """The vectorised duplicate check reads each 手机 exactly as `mobile_key` does."""
+    from xlcrm.io.phones import mobile_key
+    from xlcrm.io.validate import mobile_keys
+
+    assert list(mobile_keys(pd.Series(values, dtype=object))) == [mobile_key(v) for v in values]

@@ -104,6 +104,84 @@ def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
     return size, max_row, max(max_col, 26 if max_row else 0)
 
 
+def check_sizes(zf: zipfile.ZipFile, path: Path) -> None:
+    """The central directory's declared sizes and ratios (no part is inflated)."""
+    total = 0
+    for info in zf.infolist():
+        if info.file_size > MAX_PART:
+            raise WorkbookError(f"{path}: {info.filename} 解压后有 {_mb(info.file_size)},超过上限 "
+                                f"{_mb(MAX_PART)},拒绝读取(可能是压缩炸弹)")
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise WorkbookError(f"{path}: {info.filename} 压缩比 {info.file_size // max(info.compress_size, 1)}:1"
+                                f" 异常,拒绝读取(可能是压缩炸弹)")
+        total += info.file_size
+    if total > MAX_TOTAL:
+        raise WorkbookError(f"{path}: 解压后共 {_mb(total)},超过上限 {_mb(MAX_TOTAL)},拒绝读取")
+
+
+def is_worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+def scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+              odd_cells: bool = True) -> tuple[int, dict[str, str]]:
+    """Stream one part: (bytes it expands to, odd cells of a worksheet); WorkbookError (one
+    line) for a damaged part, one that expands too far, or a sheet whose cells span too much.
+
+    Parts can be scanned in any order and in parallel (each with its own ZipFile); a
+    worksheet must be scanned before a reader opens it. Without `odd_cells` the scan
+    only makes the part safe to read (`odd_cells_of` can look for them meanwhile).
+    """
+    odd: dict[str, str] = {}
+    try:
+        if is_worksheet(info.filename):
+            size, rows, cols = _scan_sheet(zf, info, path, odd if odd_cells else None)
+            if rows > 1_048_576 or cols > 16_384:
+                raise WorkbookError(f"{path}: 工作表 {info.filename} 有单元格超出 Excel 的表格范围"
+                                    f"(第 {rows:,} 行 / 第 {cols:,} 列),文件已损坏")
+            if rows * cols > MAX_CELLS:
+                raise WorkbookError(f"{path}: 工作表 {info.filename} 的单元格范围约 {rows:,} 行 × {cols:,} 列,"
+                                    f"太大,拒绝读取(请删除远处的空单元格)")
+            return size, odd
+        size = 0
+        with zf.open(info) as stream:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > MAX_PART:
+                    raise WorkbookError(f"{path}: {info.filename} 解压后超过 {_mb(MAX_PART)},拒绝读取")
+        return size, odd
+    except WorkbookError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            ValueError) as exc:
+        raise damaged(path, exc) from None
+
+
+def odd_cells_of(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> dict[str, str]:
+    """A worksheet's error values and formulas without a cached value (see `_odd_cells`)."""
+    odd: dict[str, str] = {}
+    tail = b""
+    try:
+        with zf.open(info) as stream:
+            while chunk := stream.read(CHUNK):
+                data = tail + chunk
+                _odd_cells(data, odd)
+                tail = data[-256:]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            ValueError) as exc:
+        raise damaged(path, exc) from None
+    return odd
+
+
+def damaged(path: Path, exc: BaseException) -> WorkbookError:
+    return WorkbookError(f"{path}: 文件已损坏({type(exc).__name__}: {exc})")
+
+
+def check_total(read: int, path: Path) -> None:
+    if read > MAX_TOTAL:
+        raise WorkbookError(f"{path}: 解压后超过 {_mb(MAX_TOTAL)},拒绝读取")
+
+
 def check_package(path: str | Path) -> dict[str, dict[str, str]]:
     """Raise WorkbookError (one line) for a package too damaged or too big to read safely.
 
@@ -115,46 +193,19 @@ def check_package(path: str | Path) -> dict[str, dict[str, str]]:
     odd_by_part: dict[str, dict[str, str]] = {}
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            total = 0
-            for info in infos:
-                if info.file_size > MAX_PART:
-                    raise WorkbookError(f"{path}: {info.filename} 解压后有 {_mb(info.file_size)},超过上限 "
-                                        f"{_mb(MAX_PART)},拒绝读取(可能是压缩炸弹)")
-                if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                    raise WorkbookError(f"{path}: {info.filename} 压缩比 {info.file_size // max(info.compress_size, 1)}:1"
-                                        f" 异常,拒绝读取(可能是压缩炸弹)")
-                total += info.file_size
-            if total > MAX_TOTAL:
-                raise WorkbookError(f"{path}: 解压后共 {_mb(total)},超过上限 {_mb(MAX_TOTAL)},拒绝读取")
+            check_sizes(zf, path)
             read = 0
-            for info in infos:
+            for info in zf.infolist():
                 if info.is_dir():
                     continue
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                    odd: dict[str, str] = {}
-                    size, rows, cols = _scan_sheet(zf, info, path, odd)
-                    if odd:
-                        odd_by_part[info.filename] = odd
-                    if rows > 1_048_576 or cols > 16_384:
-                        raise WorkbookError(f"{path}: 工作表 {info.filename} 有单元格超出 Excel 的表格范围"
-                                            f"(第 {rows:,} 行 / 第 {cols:,} 列),文件已损坏")
-                    if rows * cols > MAX_CELLS:
-                        raise WorkbookError(f"{path}: 工作表 {info.filename} 的单元格范围约 {rows:,} 行 × {cols:,} 列,"
-                                            f"太大,拒绝读取(请删除远处的空单元格)")
-                else:
-                    size = 0
-                    with zf.open(info) as stream:
-                        while chunk := stream.read(CHUNK):
-                            size += len(chunk)
-                            if size > MAX_PART:
-                                raise WorkbookError(f"{path}: {info.filename} 解压后超过 {_mb(MAX_PART)},拒绝读取")
+                size, odd = scan_part(zf, info, path)
+                if odd:
+                    odd_by_part[info.filename] = odd
                 read += size
-                if read > MAX_TOTAL:
-                    raise WorkbookError(f"{path}: 解压后超过 {_mb(MAX_TOTAL)},拒绝读取")
+                check_total(read, path)
     except WorkbookError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
             ValueError) as exc:
-        raise WorkbookError(f"{path}: 文件已损坏({type(exc).__name__}: {exc})") from None
+        raise damaged(path, exc) from None
     return odd_by_part

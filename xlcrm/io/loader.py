@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +39,9 @@ FAST = os.environ.get("XLCRM_LOADER", "arrow") != "calamine"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Program-owned sheets read back for what agents typed into them (完成, 结果 …: the daily loop).
 TICKED_SHEETS = ("my_tasks",)
+# Threads that check and read sheets at once (fastexcel and zlib release the GIL).
+THREADS = max(1, min(4, os.cpu_count() or 1))
+BIG_SHEET = 32 << 20  # bytes of sheet XML above which a sheet's error cells are looked for apart
 
 
 def empty_frame(sheet: Sheet) -> pd.DataFrame:
@@ -110,6 +115,12 @@ def check_readable(path: Path) -> dict[str, dict[str, str]]:
     Returns the cells a reader would see as blank though they hold an error value or
     an uncalculated formula, by worksheet part (see guard.check_package).
     """
+    check_file(path)
+    return check_package(path)  # sizes, ratios, used ranges and CRCs, before any reader runs
+
+
+def check_file(path: Path) -> None:
+    """WorkbookError (one line) unless `path` is a zip package with a workbook part."""
     if not path.exists():
         raise WorkbookError(f"{path}: 文件不存在")
     if path.is_dir():
@@ -127,7 +138,6 @@ def check_readable(path: Path) -> dict[str, dict[str, str]]:
                 raise WorkbookError(f"{path}: 压缩包里没有 xl/workbook.xml,不是 Excel 工作簿")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise WorkbookError(f"{path}: 文件已损坏({exc})") from exc
-    return check_package(path)  # sizes, ratios, used ranges and CRCs, before any reader runs
 
 
 def _open(path: Path):
@@ -318,21 +328,29 @@ def load(path: str | Path, archives: bool = True) -> tuple[Book, list[Finding]]:
 
     With `archives`, the 跟进记录 rows of the archive beside it (`xlcrm archive`) come
     first in `contacts`, with `_row` 0 (they are not in the master's sheet); findings
-    in the archive name it as `[文件名]跟进记录!B7`.
+    in the archive name it as `[文件名]跟进记录!B7`. The archive is read while the
+    master is (each through its own threads).
     """
     path = Path(path)
-    book, findings = _load(path)
-    if archives and "contacts" in book.letters:
+    archive = None
+    if archives:
         from .archive import archive_path
 
         archive = archive_path(path)
-        if archive.exists():
-            book, findings = _with_archive(book, findings, archive)
-    return book, findings
+        archive = archive if archive.exists() else None
+    if archive is None:
+        return _load(path)
+    with ThreadPoolExecutor(1) as pool:
+        old = pool.submit(_load, archive)
+        book, findings = _load(path)
+        if "contacts" not in book.letters:
+            return book, findings
+        return _with_archive(book, findings, archive, old.result())
 
 
-def _with_archive(book: Book, findings: list[Finding], archive: Path) -> tuple[Book, list[Finding]]:
-    old, found = _load(archive)
+def _with_archive(book: Book, findings: list[Finding], archive: Path,
+                  loaded: tuple[Book, list[Finding]]) -> tuple[Book, list[Finding]]:
+    old, found = loaded
     name = old.sheet_name("contacts")
     label = f"[{archive.name}]{name}"
     for f in found:
@@ -349,7 +367,11 @@ def _with_archive(book: Book, findings: list[Finding], archive: Path) -> tuple[B
 
 
 def _load(path: Path) -> tuple[Book, list[Finding]]:
-    odd = check_readable(path)  # the guard runs before any reader touches the file
+    check_file(path)
+    fast = _fast_sheets(path) if FAST else None
+    if fast is not None:
+        return _assemble(path, *fast)
+    odd = check_package(path)  # the guard runs before any reader touches the file
     parts: dict[str, str] = {}
     if odd:
         from .package import sheet_parts
@@ -359,10 +381,135 @@ def _load(path: Path) -> tuple[Book, list[Finding]]:
                 parts = sheet_parts(zf)
         except Exception:  # noqa: BLE001 - the reader below reports a broken workbook
             parts = {}
+    return _assemble(path, *_calamine_sheets(path, odd, parts))
+
+
+def _calamine_sheets(path: Path, odd: dict[str, dict[str, str]], parts: dict[str, str]):
+    """The sequential path: every sheet through python-calamine (fastexcel off or unusable)."""
     fast = _fast_reader(path)
-    wb = _calamine(path) if fast is None else None
+    if fast is None:
+        return None, odd, parts, {}
+    reads = {}
+    for sheet in schema.SHEETS:
+        name = schema.find_sheet(fast[2], sheet)
+        if name is None or name not in fast[1] or (sheet.owned and sheet.key not in TICKED_SHEETS):
+            continue
+        reads[name] = _read_fast(fast[0], name, sheet, fast[1][name])
+    return fast[2], odd, parts, reads
+
+
+def _read_fast(reader, name: str, sheet: Sheet, first_row: int):
+    """A sheet through fastexcel, or None where python-calamine must read it."""
     try:
-        names = list(wb.sheet_names) if wb is not None else fast[2]
+        return read_sheet_arrow(reader, name, sheet, first_row)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: B036 - fastexcel panics (pyo3) are BaseExceptions
+        return None  # whatever fastexcel refuses, python-calamine reads and words
+
+
+def _fast_sheets(path: Path):
+    """Check and read the sheets in parallel threads (fastexcel releases the GIL).
+
+    The package's small parts are checked first, then each worksheet is checked by the
+    thread that reads it, just before reading it: no reader ever opens an unchecked part
+    (a sheet whose cells span too far would abort the process), and the big 跟进记录
+    sheet is read while the others are checked and read. (names, odd cells by part,
+    parts, reads by sheet name), or None for the sequential path.
+    """
+    from .guard import check_sizes, check_total, damaged, is_worksheet, odd_cells_of, scan_part
+    from .package import sheet_parts
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_sizes(zf, path)
+            infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
+            read = 0
+            for info in infos.values():
+                if not is_worksheet(info.filename):
+                    read += scan_part(zf, info, path)[0]
+            check_total(read, path)
+            try:
+                parts = sheet_parts(zf)
+            except Exception:  # noqa: BLE001 - the sequential path reports a broken workbook
+                return None
+    except WorkbookError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        raise damaged(path, exc) from None
+    try:
+        import fastexcel
+
+        logging.getLogger("fastexcel").setLevel(logging.ERROR)
+        readers = queue.SimpleQueue()
+        first = fastexcel.read_excel(str(path))
+        names = list(first.sheet_names)
+        readers.put(first)
+    except Exception:  # noqa: BLE001 - anything fastexcel can't open, python-calamine words
+        return None
+    wanted = {}
+    for sheet in schema.SHEETS:
+        name = schema.find_sheet(names, sheet)
+        if name is not None and not (sheet.owned and sheet.key not in TICKED_SHEETS):
+            wanted[parts.get(name)] = (sheet, name)
+
+    def one(part: str, big: bool):
+        """Check a worksheet, then read it if it is one of ours."""
+        from .arrow_read import _first_row
+
+        with zipfile.ZipFile(path) as zf:
+            size, odd = scan_part(zf, infos[part], path, odd_cells=not big)
+            job = wanted.get(part)
+            first_row = _first_row(zf, part) if job else None
+        if first_row is None:
+            return size, odd, None
+        try:
+            reader = readers.get_nowait()
+        except queue.Empty:
+            try:
+                reader = fastexcel.read_excel(str(path))
+            except Exception:  # noqa: BLE001 - python-calamine reads this sheet instead
+                return size, odd, None
+        try:
+            return size, odd, (job[1], _read_fast(reader, job[1], job[0], first_row))
+        finally:
+            readers.put(reader)
+
+    def odd_only(part: str):
+        with zipfile.ZipFile(path) as zf:
+            return 0, odd_cells_of(zf, infos[part], path), None
+
+    # The biggest sheet first; its error cells are looked for by another thread while it is read.
+    sheets = sorted((p for p in infos if is_worksheet(p)), key=lambda p: -infos[p].file_size)
+    big = sheets[0] if sheets and THREADS > 1 and infos[sheets[0]].file_size > BIG_SHEET else None
+    odd_by_part: dict[str, dict[str, str]] = {}
+    reads = {}
+    with ThreadPoolExecutor(THREADS) as pool:
+        futures = [(part, pool.submit(one, part, part == big)) for part in sheets[:1]]
+        futures += [(big, pool.submit(odd_only, big))] if big else []
+        futures += [(part, pool.submit(one, part, False)) for part in sheets[1:]]
+        try:
+            for part, future in futures:
+                size, odd, got = future.result()
+                read += size
+                if odd:
+                    odd_by_part.setdefault(part, {}).update(odd)
+                if got is not None:
+                    reads[got[0]] = got[1]
+        except BaseException:
+            for _part, future in futures:
+                future.cancel()
+            raise
+    check_total(read, path)
+    return names, odd_by_part, parts, reads
+
+
+def _assemble(path: Path, names, odd: dict[str, dict[str, str]], parts: dict[str, str],
+              reads: dict[str, Any]) -> tuple[Book, list[Finding]]:
+    """The Book from the sheets read (python-calamine reads any sheet not in `reads`)."""
+    wb = _calamine(path) if names is None else None
+    try:
+        names = list(wb.sheet_names) if wb is not None else names
         frames: dict[str, pd.DataFrame] = {}
         sheet_names: dict[str, str] = {}
         letters: dict[str, dict[str, str]] = {}
@@ -378,14 +525,7 @@ def _load(path: Path) -> tuple[Book, list[Finding]]:
             sheet_names[sheet.key] = name
             if sheet.owned and sheet.key not in TICKED_SHEETS:
                 continue  # written by us; nothing to read
-            read = None
-            if fast is not None and name in fast[1]:
-                try:
-                    read = read_sheet_arrow(fast[0], name, sheet, fast[1][name])
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except BaseException:  # noqa: B036 - fastexcel panics (pyo3) are BaseExceptions
-                    read = None  # whatever fastexcel refuses, python-calamine reads and words
+            read = reads.get(name)
             if read is None:
                 wb = wb or _calamine(path)
                 read = read_sheet(wb.get_sheet_by_name(name).to_python(skip_empty_area=False), sheet, name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from ..core import vocab
@@ -113,18 +114,33 @@ def check_duplicate_mobiles(book: Book) -> list[Finding]:
     if "clients" not in book.letters or "phone" not in book.letters["clients"]:
         return []
     clients = book.clients
-    first: dict[str, int] = {}
-    out: list[Finding] = []
-    for phone, row in zip(clients["phone"], clients["_row"], strict=True):
-        mobile = mobile_key(phone)
-        if mobile is None:
-            continue
-        if mobile in first:
-            out.append(Finding(book.sheet_name("clients"), cell_of(book, "clients", "phone", row),
-                               f"手机 {mobile} 重复(与 {cell_of(book, 'clients', 'phone', first[mobile])} 相同)",
-                               "warning", "duplicate-phone", "phone"))
-        else:
-            first[mobile] = row
+    mobiles = pd.Series(mobile_keys(clients["phone"]), index=clients.index, dtype=object)
+    known = mobiles.notna()
+    again = known & mobiles.duplicated(keep="first")
+    if not again.any():
+        return []
+    first_row = clients.loc[known, "_row"].groupby(mobiles[known]).transform("first")
+    return [Finding(book.sheet_name("clients"), cell_of(book, "clients", "phone", row),
+                    f"手机 {mobile} 重复(与 {cell_of(book, 'clients', 'phone', first)} 相同)",
+                    "warning", "duplicate-phone", "phone")
+            for mobile, row, first in zip(mobiles[again], clients.loc[again, "_row"], first_row[again], strict=True)]
+
+
+_PLAIN_MOBILE = r"(?:\+86 ?)?1[3-9][0-9]{9}"
+
+
+def mobile_keys(phones: pd.Series) -> np.ndarray:
+    """`mobile_key` of each value; the usual shapes (13800138000, +86 13800138000) at once."""
+    out = np.full(len(phones), None, dtype=object)
+    text = phones.to_numpy(dtype=object)
+    is_text = np.fromiter((v.__class__ is str for v in text), dtype=bool, count=len(text))
+    plain = np.zeros(len(text), dtype=bool)
+    if is_text.any():
+        plain[is_text] = pd.Series(text[is_text], dtype=object).str.fullmatch(_PLAIN_MOBILE).fillna(
+            False).to_numpy(dtype=bool)
+    out[plain] = [v[-11:] for v in text[plain]]
+    for i in np.flatnonzero(~plain):
+        out[i] = mobile_key(text[i])
     return out
 
 

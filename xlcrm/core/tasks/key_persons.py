@@ -53,6 +53,7 @@ def _win_over(ctx: Context, kp: pd.DataFrame) -> pd.DataFrame:
     if kp.empty:
         return pd.DataFrame()
     c = ctx.contacts
+    c = c[c["client_id"].isin(kp["client_id"].unique())]  # only the accounts with such a person
     c = c.assign(key_person=key_person_of(c))
     c = c[reached(c) & c["key_person"].notna()]
     last = c.assign(client_id=c["client_id"].astype(object)).groupby(["client_id", "key_person"])["date"].max()
