@@ -188,3 +188,60 @@ def test_both_files_read_the_same_everywhere(office):
     for path in (office, archive_path(office)):
         rows = check_file(path)  # strict XML, openpyxl normal/read-only, calamine, LibreOffice
         assert rows
+
+
+@pytest.mark.parametrize("killed_at", [2, 3])
+def test_archive_killed_between_its_renames_is_finished_by_the_next_locked_command(office, killed_at):
+    """os.replace calls: 1 the backup, 2 the archive, 3 the master. A process killed after
+    renaming the archive but before the master (killed_at 3) leaves the moved rows in both
+    files: the loader warns, and the next command that takes the lock puts the new master
+    in place. Killed before the archive's rename (2): nothing moved, and the leftover
+    journal and temp file are cleared."""
+    import subprocess
+    import sys
+
+    before = load(office)[0].contacts
+    script = ("import os, sys\n"
+              "from datetime import date\n"
+              "from xlcrm.io import archive\n"
+              "real, calls = os.replace, []\n"
+              "def replace(a, b):\n"
+              "    calls.append(b)\n"
+              f"    if len(calls) == {killed_at}:\n"
+              "        os._exit(9)\n"
+              "    real(a, b)\n"
+              "archive.os.replace = replace\n"
+              f"archive.archive_master(sys.argv[1], date(2026, 1, 1))\n")
+    r = subprocess.run([sys.executable, "-c", script, str(office)], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert r.returncode == 9, r.stderr
+    journal = archive_mod.journal_path(office)
+    assert journal.exists()
+    book, found = load(office)
+    half = [f for f in found if f.code == "archive-interrupted"]
+    if killed_at == 3:
+        assert half and len(book.contacts) > len(before)  # the moved rows counted twice, and said so
+    else:
+        assert not archive_path(office).exists() and len(book.contacts) == len(before)
+    assert run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23").returncode in (0, 1)
+    assert not journal.exists() and not list(office.parent.glob(".xlcrm-*"))
+    book, found = load(office)
+    assert not [f for f in found if f.code == "archive-interrupted"]
+    assert len(book.contacts) == len(before) + 0  # every row once: master + archive
+    if killed_at == 3:
+        master_only = load(office, archives=False)[0].contacts
+        assert not (master_only["date"] < pd.Timestamp(2026, 1, 1)).any() and len(master_only) == 3
+
+
+def test_validate_on_an_archive_checks_it_with_its_master(office, tmp_path):
+    assert archive_master(office, date(2026, 1, 1)).moved > 0
+    arch = archive_path(office)
+    r = run_cli("validate", arch)
+    assert f"是 {office.name} 的跟进记录归档" in r.stdout
+    assert "不存在" not in r.stderr, r.stderr  # its 客户编号 are the master's clients
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    moved = alone / arch.name
+    os.replace(arch, moved)
+    r = run_cli("validate", moved)
+    assert "旁边没有主表" in r.stderr and "在「客户」表中不存在" not in r.stderr, r.stderr

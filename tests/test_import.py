@@ -240,6 +240,12 @@ def test_contact_log_goes_to_the_contacts_sheet(tmp_path):
     ]
     again = run_cli("import", path, src)
     assert "重复 2 行未导入" in again.stdout
+    # Once archived, a repeat is named by the archive it is in (its rows have no row in the master).
+    assert run_cli("archive", path, "--before", "2026-01-01").returncode == 0
+    archived = run_cli("import", path, src)
+    assert "重复 2 行未导入" in archived.stdout
+    assert f"与 [{path.stem}-跟进记录归档.xlsx]跟进记录 重复" in archived.stderr, archived.stderr
+    assert "跟进记录!B0" not in archived.stderr and "!A0" not in archived.stderr
 
 
 def test_validate_reports_duplicate_mobiles(tmp_path):

@@ -165,13 +165,26 @@ def validate(path: Path) -> None:
 
         xlcrm validate workbook/sample.xlsx
     """
-    from ..core.rules import read_rules
+    from ..core.records import Finding
+    from ..io.archive import master_of
     from ..io.loader import load
     from ..io.validate import errors
     from ..io.validate import validate as run_checks
 
+    master = master_of(path)
+    if master is not None and master.exists():
+        # An archive's 客户编号 refer to its master's 客户: check them together.
+        click.echo(f"{path.name} 是 {master.name} 的跟进记录归档,与主表一起检查")
+        path = master
     book, findings = load(path)
-    findings = findings + run_checks(book)
+    checks = run_checks(book)
+    if master is not None and path != master:  # an archive without its master beside it
+        checks = [f for f in checks if f.code != "client-unknown"]
+        findings.append(Finding(book.sheet_name("contacts"), "", f"{path.name} 是跟进记录归档,旁边没有主表 "
+                                f"{master.name}:客户编号无法核对", "warning", "archive-alone"))
+    findings = findings + checks
+    from ..core.rules import read_rules
+
     findings += read_rules(book.frames.get("rules"), book.sheet_name("rules"))[1]
     _echo_findings(findings)
     if errors(findings):

@@ -17,11 +17,16 @@ merged cells is refused (moving rows would silently break their references).
 
 Atomic: both new files are written to temp names beside their targets first; then the
 archive is renamed into place, then the master (with the master's previous bytes kept
-as NAME.bak). If renaming the master fails, the previous archive is put back.
+as NAME.bak). If renaming the master fails, the previous archive is put back. A process
+killed between the two renames leaves a journal beside the master (`.NAME.xlcrm-archive`:
+which temp file is the new master, and both files' size and time); the next command that
+takes the workbook's lock (refresh, archive, import) finishes the move
+(`finish_interrupted`), so no row stays in both files. Until then the loader warns.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -72,6 +77,14 @@ def archive_path(master: str | Path) -> Path:
     """The archive beside `master`: 客户.xlsx -> 客户-跟进记录归档.xlsx."""
     master = Path(master)
     return master.with_name(f"{master.stem}{ARCHIVE_TAG}{master.suffix}")
+
+
+def master_of(archive: str | Path) -> Path | None:
+    """The master an archive belongs to (客户-跟进记录归档.xlsx -> 客户.xlsx), None for a master."""
+    archive = Path(archive)
+    if not archive.stem.endswith(ARCHIVE_TAG):
+        return None
+    return archive.with_name(f"{archive.stem[:-len(ARCHIVE_TAG)]}{archive.suffix}")
 
 
 @dataclass(frozen=True)
@@ -287,6 +300,61 @@ def appended_archive_parts(arch: zipfile.ZipFile, master: zipfile.ZipFile, name:
     return out
 
 
+def journal_path(master: Path) -> Path:
+    return master.with_name(f".{master.name}.xlcrm-archive")
+
+
+def _identity(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def finish_interrupted(master: Path) -> str | None:
+    """Finish an archive a killed process left between its two renames (call holding
+    the master's lock, before stale temps are removed). None when there was none; else
+    'completed' (the new master put in place), 'undone' (the archive was never
+    replaced: nothing had moved) or 'changed' (the master was saved since: left as is).
+    """
+    journal = journal_path(master)
+    if not journal.exists():
+        return None
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        pending = master.with_name(data["pending"])
+    except (OSError, ValueError, KeyError, TypeError):
+        data, pending = {}, None
+    archived = data and _identity(archive_path(master)) == data.get("archive")
+    if not archived:
+        outcome = "undone"
+    elif pending is not None and pending.exists() and _identity(master) == data.get("master"):
+        os.replace(pending, master)
+        outcome = "completed"
+    elif _identity(master) == data.get("new"):
+        outcome = "completed"  # killed after the master's rename, before the journal went
+    else:
+        outcome = "changed"
+    if pending is not None and outcome != "completed":
+        with suppress(OSError):
+            pending.unlink()
+    with suppress(OSError):
+        journal.unlink()
+    return outcome
+
+
+def interrupted_finding(master: Path, sheet: str):
+    """A warning for a load while a killed archive's journal is still there, else None."""
+    from ..core.records import Finding
+
+    if not journal_path(master).exists():
+        return None
+    return Finding(sheet, "", f"上次归档(xlcrm archive)在移动记录时被中断:部分{sheet}可能同时在主表和归档中,"
+                   "本次结果会把它们算两次;下一次 xlcrm refresh 或 xlcrm archive 会自动完成这次归档",
+                   "warning", "archive-interrupted")
+
+
 def _temp_beside(path: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -338,6 +406,11 @@ def archive_master(master: str | Path, before: date) -> Archived:
                 previous = _temp_beside(archive)
                 made.append(previous)
                 shutil.copyfile(archive, previous)
+            journal = journal_path(master)  # for a process killed between the two renames
+            journal.write_text(json.dumps({"pending": master_tmp.name, "archive": _identity(arch_tmp),
+                                           "master": _identity(master), "new": _identity(master_tmp)}),
+                               encoding="utf-8")
+            made.append(journal)
             os.replace(arch_tmp, archive)
             try:
                 os.replace(master_tmp, master)

@@ -482,11 +482,17 @@ class _Index:
             if who and company:
                 index.people.setdefault((who, company), f"{name}!{cell_of(book, 'clients', 'name', at)}")
         contacts, cname = book.contacts, book.sheet_name("contacts")
+        archived = cname
+        if book.path is not None:  # rows read from the archive beside the master have row 0
+            from .archive import archive_path
+
+            archived = f"[{archive_path(Path(book.path)).name}]{cname}"
         for cid, when, notes, at in zip(contacts["client_id"], contacts["date"], contacts["notes"],
                                         contacts["_row"], strict=True):
             if isinstance(cid, str) and when == when:
                 key = (cid, _stamp(when), _squash(notes if isinstance(notes, str) else None))
-                index.touches.setdefault(key, f"{cname}!{cell_of(book, 'contacts', 'date', int(at))}")
+                index.touches.setdefault(key, archived if int(at) == 0 else
+                                         f"{cname}!{cell_of(book, 'contacts', 'date', int(at))}")
         return index
 
 

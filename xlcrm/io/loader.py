@@ -345,7 +345,10 @@ def load(path: str | Path, archives: bool = True) -> tuple[Book, list[Finding]]:
         book, findings = _load(path)
         if "contacts" not in book.letters:
             return book, findings
-        return _with_archive(book, findings, archive, old.result())
+        from .archive import interrupted_finding
+
+        half_done = interrupted_finding(path, book.sheet_name("contacts"))
+        return _with_archive(book, findings + ([half_done] if half_done else []), archive, old.result())
 
 
 def _with_archive(book: Book, findings: list[Finding], archive: Path,

@@ -498,10 +498,13 @@ def wrapped_lines(text: str, width: float) -> int:
 
 def row_heights(sheet: Sheet, rows: Sequence[Sequence[Any]]) -> list[float | None]:
     """Row heights (points) for rows of `sheet`: None where one line is enough."""
-    wrapped = [(j, c.width) for j, c in enumerate(sheet.columns) if c.key in WRAPPED_KEYS]
-    out: list[float | None] = []
-    for row in rows:
-        lines = max((wrapped_lines(row[j], w) for j, w in wrapped
-                     if j < len(row) and isinstance(row[j], str) and row[j]), default=1)
-        out.append(LINE_HEIGHT * min(lines, MAX_LINES) if lines > 1 else None)
-    return out
+    lines = [1] * len(rows)
+    for j, col in enumerate(sheet.columns):
+        if col.key not in WRAPPED_KEYS:
+            continue
+        short = max(col.width - 1.5, 1) / 2  # this many characters fit one line even if all are wide
+        for i, row in enumerate(rows):  # a column at a time: most cells are short, one test each
+            v = row[j] if j < len(row) else None
+            if v.__class__ is str and (len(v) > short or "\n" in v):
+                lines[i] = max(lines[i], wrapped_lines(v, col.width))
+    return [LINE_HEIGHT * min(n, MAX_LINES) if n > 1 else None for n in lines]
