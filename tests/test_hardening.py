@@ -15,6 +15,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlcrm.io import package, schema
 from xlcrm.io.errors import RefreshError
@@ -506,3 +508,25 @@ def test_cell_serial_keeps_the_time_of_day():
     xml = _cell("B2", dt(2026, 11, 23, 9, 30, 15), None)
     serial = float(xml.split("<v>")[1].split("</v>")[0])
     assert from_excel(serial) == dt(2026, 11, 23, 9, 30, 15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=3000), st.integers(1, 400), st.sampled_from([0, 1, 6, 9]))
+def test_guard_inflates_every_part_exactly(tmp_path_factory, piece, repeat, level):
+    """The guard's own inflater (ISA-L, from the raw bytes) gives zipfile's bytes, in
+    pieces of at most CHUNK, and refuses a part whose CRC does not match."""
+    from xlcrm.io import guard
+
+    data = piece * repeat * 50
+    path = tmp_path_factory.mktemp("zip") / "p.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED if level else zipfile.ZIP_STORED,
+                         compresslevel=level or None) as zf:
+        zf.writestr("a.txt", b"x")
+        zf.writestr("xl/worksheets/sheet1.xml", data)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+        chunks = list(guard.member_chunks(zf, info))
+        assert b"".join(chunks) == data and all(len(c) <= guard.CHUNK for c in chunks)
+        info.CRC ^= 1
+        with pytest.raises(zipfile.BadZipFile):
+            list(guard.member_chunks(zf, info))
