@@ -67,13 +67,15 @@ def activities(ctx: Context) -> pd.DataFrame:
         slot = visit_day.groupby([who.loc[visit_day.index, "agent"].fillna(""), visit_day]).cumcount()
         visit = ((visit_day >= ctx.today) & (slot < ctx.rules[VISIT_CAP])).to_numpy()
         a_visit, a_call = who.index[a][visit], who.index[a][~visit]
+        due64 = due.to_datetime64()  # a datetime column, not one of Timestamp objects
         parts.append(task_frame(a_visit, visit_day[visit], vocab.ACTIVITY_INVITATION, "登门邀请参加" + label
                                 + ",送请柬(不便登门则电话)", vocab.VISIT, "A类: " + reason, **extra))
         parts.append(task_frame(a_call, visit_day[~visit],
                                 vocab.ACTIVITY_INVITATION, "电话邀请参加" + label + "(登门时间已排满或已过)",
                                 vocab.PHONE, "A类: " + reason, **extra))
-        parts.append(task_frame(who.index[b], np.full(b.sum(), due), vocab.ACTIVITY_INVITATION,
+        parts.append(task_frame(who.index[b], np.full(b.sum(), due64), vocab.ACTIVITY_INVITATION,
                                 "电话邀请参加" + label, vocab.PHONE, "B类: " + reason, **extra))
-        parts.append(task_frame(who.index[cd], np.full(cd.sum(), due), vocab.ACTIVITY_INVITATION,
+        parts.append(task_frame(who.index[cd], np.full(cd.sum(), due64), vocab.ACTIVITY_INVITATION,
                                 "发送活动邀请短信" + label, vocab.SMS, cls[cd] + "类: " + reason, **extra))
+    parts = [p for p in parts if len(p)]  # an empty part would make every column object
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
