@@ -16,7 +16,6 @@ Used by refresh, the ribbon and weekly alike (through `tasks.planned_actions`).
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -111,12 +110,29 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
 
     def joined(values: np.ndarray, mask: np.ndarray, sep: str) -> np.ndarray:
         """Per group: the distinct `values[mask]` in order, joined by `sep` ('' for none)."""
-        parts = pd.DataFrame({"g": gid[mask], "v": values[mask]}).drop_duplicates().sort_values("g", kind="stable")
         out = np.full(len(firsts), "", dtype=object)
-        for g, group in itertools.groupby(zip(parts["g"].tolist(), parts["v"].tolist(), strict=True),
-                                          key=lambda gv: gv[0]):
-            out[g] = sep.join(v for _, v in group)
+        g, v = gid[mask], values[mask]
+        if not len(g):
+            return out
+        codes, distinct = pd.factorize(v)
+        first = np.sort(np.unique(g.astype(np.int64) * (len(distinct) + 1) + codes, return_index=True)[1])
+        order = np.argsort(g[first], kind="stable")  # by group, each group's values in order
+        gs, vs = g[first][order], v[first][order]
+        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        ends = np.r_[starts[1:], len(gs)]
+        one = ends - starts == 1  # most groups hold one distinct value: no join
+        out[gs[starts[one]]] = vs[starts[one]]
+        for start, end in zip(starts[~one].tolist(), ends[~one].tolist(), strict=True):
+            out[gs[start]] = sep.join(vs[start:end])
         return out
+
+    def texts(col: str) -> np.ndarray:
+        """Where `multi[col]` holds a non-empty string."""
+        column = multi[col]
+        if isinstance(column.dtype, pd.StringDtype):
+            return (column.notna() & (column != "")).to_numpy(dtype=bool, na_value=False)
+        values = column.to_numpy(dtype=object)
+        return np.fromiter((isinstance(v, str) and v != "" for v in values), dtype=bool, count=len(values))
 
     visit = per_group(multi["channel"] == vocab.VISIT, "any")
     merged["channel"] = np.where(visit, vocab.VISIT, merged["channel"].to_numpy(dtype=object))
@@ -130,9 +146,7 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
     for col, sep in _JOINED.items():
         if col not in multi:
             continue
-        values = multi[col].to_numpy(dtype=object)
-        mask = np.fromiter((isinstance(v, str) and v != "" for v in values), dtype=bool, count=len(values))
-        merged[col] = joined(values, mask, sep)
+        merged[col] = joined(multi[col].to_numpy(dtype=object), texts(col), sep)
     merged = merged.reindex(columns=tasks.columns)
     return pd.concat([single, merged], ignore_index=True)
 
