@@ -159,6 +159,14 @@ def _values(series: pd.Series) -> list:
     return list(series)
 
 
+_NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
+
+
+def _ns(dates: pd.Series) -> list[int]:
+    """Datetimes as int64 nanoseconds (NaT as _NAT)."""
+    return dates.to_numpy(dtype="datetime64[ns]").view(np.int64).tolist()
+
+
 def _lists(frame: pd.DataFrame, columns: list[str]) -> list[list]:
     return [_values(frame[c]) for c in columns]
 
@@ -168,15 +176,16 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
     """Greedy: by priority, each flexible talk task on the first working day it fits."""
     if flex.empty:
         return flex, flex
-    days = [d for d in pd.date_range(today, end) if is_working_day(d.date())]
+    # Days as int64 nanoseconds: the loop below compares and hashes them 100,000s of times.
+    days = [d.value for d in pd.date_range(today, end) if is_working_day(d.date())]
     limits = {vocab.PHONE: rules["calls_per_day"], vocab.VISIT: rules["visits_per_day"]}
     wake_limit = rules["sleeping_per_day"]
     used: dict[tuple, int] = {}
     talk = fixed[fixed["_contact"] == TALK]
-    for (agent, day, channel), n in talk.groupby(["agent", "date", "channel"], dropna=False).size().items():
-        used[(agent, day, channel)] = int(n)
     busy: dict[tuple, list] = {}  # (agent, client, who) -> sorted days with a talk row
-    for agent, client, who, day in zip(*_lists(talk, ["agent", "client_id", "_who", "date"]), strict=True):
+    for agent, client, who, channel, day in zip(*_lists(talk, ["agent", "client_id", "_who", "channel"]),
+                                                _ns(talk["date"]), strict=True):
+        used[(agent, day, channel)] = used.get((agent, day, channel), 0) + 1
         bisect.insort(busy.setdefault((agent, client, who), []), day)
     free: dict[tuple, list] = {}  # (agent, channel) -> days with capacity left, sorted
 
@@ -193,7 +202,7 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
     earliest = flex["due"].where(flex["due"] >= today, today)
     dates, fits = [], []
     for agent, client, who, channel, kind, first in zip(
-            *_lists(flex, ["agent", "client_id", "_who", "channel", "kind"]), _values(earliest), strict=True):
+            *_lists(flex, ["agent", "client_id", "_who", "channel", "kind"]), _ns(earliest), strict=True):
         own = busy.get((agent, client, who), [])
         i = bisect.bisect_left(own, first)
         merge_day = own[i] if i < len(own) else None
@@ -209,7 +218,7 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
             fits.append(True)
             continue
         if slot is None:
-            dates.append(pd.NaT)
+            dates.append(_NAT)
             fits.append(False)
             continue
         dates.append(slot)
@@ -222,7 +231,7 @@ def _place(flex: pd.DataFrame, fixed: pd.DataFrame, rules: Rules, today: pd.Time
             wake_used[(agent, slot)] = wake_used.get((agent, slot), 0) + 1
         bisect.insort(busy.setdefault((agent, client, who), []), slot)
     flex = flex.drop(columns=["_promise", "_rank", "_class", "_urgency"])
-    flex["date"] = pd.to_datetime(pd.Series(dates, index=flex.index))
+    flex["date"] = pd.Series(np.array(dates, dtype=np.int64).view("datetime64[ns]"), index=flex.index)
     fits = np.array(fits, dtype=bool)
     return flex[fits], flex[~fits]
 
