@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import TODAY, book_of, client
 from tests.test_actions import only, recent, tasks_of, touch
@@ -207,3 +209,34 @@ def test_holiday_visit_already_logged_is_not_replanned():
     festive = t[t["kinds"].str.contains(vocab.HOLIDAY_WISH)]
     assert sorted(festive.loc[festive["channel"] == vocab.VISIT, "client_id"]) == ["A1"]
     assert sorted(festive.loc[festive["channel"] == vocab.PHONE, "client_id"]) == ["B1"]
+
+
+@st.composite
+def typed_mobiles(draw):
+    """A mobile as people type it: a prefix, separators (Unicode spaces too), full-width digits."""
+    digits = draw(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True))
+    out = draw(st.sampled_from(["", "+86", "86", "0086", "+86 ", "(+86)"]))
+    for i, d in enumerate(digits):
+        wide = i >= 2 and draw(st.booleans()) and draw(st.booleans())
+        out += chr(ord(d) + 0xFEE0) if wide else d
+        out += draw(st.sampled_from(["", "", "", " ", "-", "\u3000", "\xa0", "\u2003", "\t"]))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789１３８+-() （）\u3000\xa0\t86", max_size=20),
+                          typed_mobiles()), max_size=20))
+def test_is_mobile_reads_numbers_as_pythons_regex_does(phones):
+    """SMS to a landline becomes a call: the vectorised (RE2) test agrees with Python's
+    regular expressions, Unicode spaces and digits included."""
+    import re
+
+    from xlcrm.core.tasks import is_mobile
+
+    def reference(v):
+        digits = re.sub(r"[\s\-()（）]", "", "" if v is None else str(v))
+        digits = re.sub(r"^(\+?86|0086)(?=1)", "", digits)
+        return re.fullmatch(r"1[3-9]\d{9}", digits) is not None
+
+    got = is_mobile(pd.Series(phones, dtype=object)).tolist()
+    assert got == [reference(v) for v in phones]

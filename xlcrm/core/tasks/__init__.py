@@ -130,9 +130,10 @@ def is_mobile(phone: pd.Series) -> pd.Series:
     """A Chinese mobile number (1[3-9] and 9 digits, with or without +86)."""
     # Each distinct number once: a week's tasks name the same clients' phones many times.
     codes, numbers = pd.factorize(phone.fillna("").astype(str).to_numpy(dtype=object))
-    digits = pd.Series(numbers, dtype=object).str.replace(r"[\s\-()（）]", "", regex=True)
-    digits = digits.str.replace(r"^(\+?86|0086)(?=1)", "", regex=True)
-    mobile = digits.str.fullmatch(r"1[3-9]\d{9}").fillna(False).to_numpy(dtype=bool)
+    # Python's \s and \d spelled out in RE2's terms, so pandas runs Arrow's kernels
+    # (with \s it falls back to Python's re, five times slower): the same numbers match.
+    digits = pd.Series(numbers, dtype="str").str.replace(r"[\t\n\v\f\r\x1c-\x1f\x85\pZ\-()（）]", "", regex=True)
+    mobile = digits.str.fullmatch(r"(?:\+?86|0086)?1[3-9]\p{Nd}{9}").fillna(False).to_numpy(dtype=bool)
     return pd.Series(mobile[codes] if len(codes) else np.zeros(0, dtype=bool), index=phone.index)
 
 
