@@ -128,3 +128,29 @@ def test_refresh_bad_today_is_a_usage_error(tmp_path, bad):
     path = make_workbook(tmp_path / "book.xlsx", clients=[client("K1")])
     result = run_cli("refresh", path, "--agent", "张伟", "--today", bad)
     assert result.returncode == 2 and "--today" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_second_refresh_parses_only_the_header_and_last_row_of_the_old_sheets(tmp_path, sample_path, monkeypatch):
+    """A refresh replaces the rows of 我的任务 and 客户看板 written by the one before; it
+    parses only their header (and a totals row: tests/test_hardening.py), not 100,000 old
+    rows (a gigabyte as a tree). The result is byte for byte what parsing the whole old
+    sheet gave."""
+    from xlcrm.doors.refresh import refresh_file
+    from xlcrm.io import package
+
+    first = tmp_path / "first.xlsx"
+    shutil.copy(sample_path, first)
+    refresh_file(first, "孔娟博", TODAY)
+    seen = []
+    real = package.without_body_rows
+    monkeypatch.setattr(package, "without_body_rows", lambda xml: seen.append(len(real(xml)) < len(xml)) or real(xml))
+    outputs = []
+    for trim in (True, False):
+        path = tmp_path / f"again-{trim}.xlsx"
+        shutil.copy(first, path)
+        if not trim:
+            monkeypatch.setattr(package, "without_body_rows", lambda xml: xml)
+        refresh_file(path, "石华勇", TODAY)
+        outputs.append({n: b for n, b in parts(path).items() if n in owned_parts(path)})
+    assert any(seen), "the old rows were not cut before parsing"
+    assert outputs[0] == outputs[1]

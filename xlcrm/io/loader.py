@@ -15,8 +15,11 @@ import logging
 import math
 import os
 import queue
+import threading
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -411,6 +414,31 @@ def _read_fast(reader, name: str, sheet: Sheet, first_row: int):
         return None  # whatever fastexcel refuses, python-calamine reads and words
 
 
+class _Budget:
+    """Sheet XML bytes being read at once, across threads (and the master and its archive):
+    a reader holds about 1.5 bytes of memory per byte of sheet XML while it parses, so two
+    million-row sheets are read one after the other, a big and a small one together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+        self.free = threading.Condition()
+
+    @contextmanager
+    def taking(self, size: int) -> Iterator[None]:
+        with self.free:
+            self.free.wait_for(lambda: self.used == 0 or self.used + size <= self.limit)
+            self.used += size
+        try:
+            yield
+        finally:
+            with self.free:
+                self.used -= size
+                self.free.notify_all()
+
+
+READ_BUDGET = _Budget(512 << 20)
+
+
 def _fast_sheets(path: Path):
     """Check and read the sheets in parallel threads (fastexcel releases the GIL).
 
@@ -474,7 +502,8 @@ def _fast_sheets(path: Path):
             except Exception:  # noqa: BLE001 - python-calamine reads this sheet instead
                 return size, odd, None
         try:
-            return size, odd, (job[1], _read_fast(reader, job[1], job[0], first_row))
+            with READ_BUDGET.taking(infos[part].file_size):
+                return size, odd, (job[1], _read_fast(reader, job[1], job[0], first_row))
         finally:
             readers.put(reader)
 
