@@ -65,8 +65,9 @@ def status(book: Book, rules: Rules, classes: pd.DataFrame, today: date,
     contacts = with_reached(book.contacts if contacts is None else contacts)
     today_ts = pd.Timestamp(today)
     touches = contacts[["client_id", "date"]][reached(contacts) & (contacts["date"] < today_ts + pd.Timedelta(days=1))]
-    last = plain_index(touches.groupby("client_id")["date"].max()).reindex(clients.index)
-    reached_count = plain_index(touches.groupby("client_id").size()).reindex(clients.index, fill_value=0)
+    per_client = touches.groupby("client_id", observed=True)["date"].agg(["max", "size"])  # one grouping
+    last = plain_index(per_client["max"]).reindex(clients.index)
+    reached_count = plain_index(per_client["size"]).reindex(clients.index, fill_value=0)
     first = clients["first_contact"].where(clients["first_contact"] <= today_ts)
     last_reached = pd.concat([last.dt.normalize(), first.dt.normalize()], axis=1).max(axis=1)
     days_since = (today_ts - last_reached).dt.days
