@@ -36,8 +36,10 @@ def holidays(ctx: Context) -> pd.DataFrame:
     n_days = ctx.rules["holiday_visit_workdays"]
     horizon = ctx.end + LOOKAHEAD
     parts = []
-    order = cl.sort_values(["agent"]).groupby("agent", sort=False, dropna=False).cumcount()
+    order = None
     for name, first in ctx.cal.holiday_starts(ctx.rules["holidays"], ctx.today.date(), horizon.date()):
+        if order is None:  # each agent's clients in turn (only when a holiday is near)
+            order = cl.sort_values(["agent"]).groupby("agent", sort=False, dropna=False).cumcount()
         eve = pd.Timestamp(first) - DAY
         visited, greeted = covered(ctx, pd.Timestamp(first))
         cl_left = cl[~cl.index.isin(greeted)]

@@ -31,10 +31,14 @@ def referrals(ctx: Context) -> pd.DataFrame:
     refs = mask_foreign(refs.assign(agent=agent), ctx.clients, "referred_client_id", ["referred_name"])
     parts = []
     c = ctx.contacts
-    first_touch = c[["client_id", "date"]][reached(c)].groupby("client_id")["date"].min()
+    touched = c.loc[reached(c), ["client_id", "date", "purpose"]]  # once, not once per question
+    per_client = touched.groupby("client_id")["date"].agg(["min", "max"])
+    first_touch = per_client["min"]
+    # A reached 转介绍 touch with the referrer: the feedback, or the thanks for a referred deal.
+    referral_touch = touched[touched["purpose"] == vocab.REFERRAL].groupby("client_id")["date"].max()
     # A 新推荐 whose referred person (registered as a client) has a reached touch since the
     # referral counts as contacted, as if its 状态 said 已联系.
-    since = lookup(refs["referred_client_id"], c[["client_id", "date"]][reached(c)].groupby("client_id")["date"].max())
+    since = lookup(refs["referred_client_id"], per_client["max"])
     reached_new = ((refs["state"] == vocab.REF_NEW) & since.notna() & (since >= refs["date"])).to_numpy()
     new = (refs["state"] == vocab.REF_NEW).to_numpy() & ~reached_new
     r = refs[new]
@@ -52,8 +56,7 @@ def referrals(ctx: Context) -> pd.DataFrame:
     contacted = contacted.where(contacted >= r["date"], r["date"]).dt.normalize()
     # A reached 转介绍 touch with the referrer on or after that day is the feedback (the daily
     # loop logs it when the agent ticks the task): no hand edit of 已反馈推荐人日期 needed.
-    told = c[["client_id", "date"]][(c["purpose"] == vocab.REFERRAL) & reached(c)].groupby("client_id")["date"].max()
-    told = lookup(r["referrer_id"], told)
+    told = lookup(r["referrer_id"], referral_touch)
     open_ = (told.isna() | (told.dt.normalize() < contacted)).to_numpy()
     r, contacted = r[open_], contacted[open_]
     due = contacted + pd.Timedelta(days=rules["referral_feedback_days"])
@@ -64,8 +67,7 @@ def referrals(ctx: Context) -> pd.DataFrame:
     deal = ((refs["state"] == vocab.REF_CLOSED) & refs["reward"].isna()).to_numpy()
     r = refs[deal]
     deal_day = lookup(r["referred_client_id"], ctx.clients["last_deal_date"]).fillna(r["date"]).dt.normalize()
-    thanks = c[["client_id", "date"]][(c["purpose"] == vocab.REFERRAL) & reached(c)].groupby("client_id")["date"].max()
-    thanked = lookup(r["referrer_id"], thanks)
+    thanked = lookup(r["referrer_id"], referral_touch)
     keep = (thanked.isna() | (thanked < deal_day)) & (deal_day >= ctx.today - pd.Timedelta(days=rules["catch_up_days"]))
     parts.append(task_frame(r["referrer_id"][keep], deal_day[keep], vocab.REFERRAL_THANKS,
                             "感谢推荐人", vocab.PHONE,
