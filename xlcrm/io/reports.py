@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 
@@ -72,6 +73,12 @@ class Sheet:
             self.ws.write_string(1, j, header, book.header)
             self.ws.set_column(j, j, width)
         self.row = 2
+        # The undecorated writers (xlsxwriter's own write_row uses them): the public ones
+        # first try to parse A1 notation, a cost paid millions of times here.
+        ws = self.ws
+        self._string = getattr(ws, "_write_string", ws.write_string)
+        self._number = getattr(ws, "_write_number", ws.write_number)
+        self._blank = getattr(ws, "_write_blank", ws.write_blank)
         self.ws.freeze_panes(2, 0)
         self.ws.set_landscape()
         self.ws.set_paper(9)  # A4
@@ -94,16 +101,40 @@ class Sheet:
         self.ws.print_area(1, 0, max(self.row - 1 + rows, 2), max(width - 1, cols - 1, 1))
 
     def write(self, values: Sequence[Any], fmt=None, formats: Sequence[Any] | None = None) -> None:
+        # The innermost loop of every report (millions of cells): one dispatch on the
+        # value's class, no method call per cell beyond xlsxwriter's own.
+        book, ws, row = self.book, self.ws, self.row
+        kinds, wrapping = book.kinds, book.wrapping
+        string, number, blank = self._string, self._number, self._blank
         lines = 1
         for j, value in enumerate(values):
-            f = formats[j] if formats and formats[j] is not None else fmt
-            self.book.cell(self.ws, self.row, j, value, f)
-            if f in self.book.wrapping and isinstance(value, str):
-                lines = max(lines, wrapped_lines(value, self.widths[j]))
+            f = fmt if formats is None or formats[j] is None else formats[j]
+            kind = kinds.get(value.__class__) or book.kind_of(value)
+            if kind is _STRING:
+                string(row, j, cap_text(str(value)), f)
+                if f in wrapping and isinstance(value, str):
+                    lines = max(lines, wrapped_lines(value, self.widths[j]))
+            elif kind is _BLANK:
+                blank(row, j, None, f)
+            elif kind is _FLOAT:
+                if value != value:
+                    blank(row, j, None, f)
+                else:
+                    number(row, j, float(value), f)
+            elif kind is _DATE:
+                # The serial number write_datetime would store (the same XML), once per date.
+                serial = book.serials.get(value)
+                if serial is None:
+                    serial = book.serials[value] = book.serial(ws, value)
+                number(row, j, serial, book.dated.get(id(f), book.date))
+            elif kind is _NUMBER:
+                number(row, j, float(value), f)
+            else:  # _BOOL
+                string(row, j, "是" if value else "否", f)
         if lines > 1:
             # Applications do not agree on growing a row for wrapped text: say how tall it is.
-            self.ws.set_row(self.row, LINE_HEIGHT * lines)
-        self.row += 1
+            ws.set_row(row, LINE_HEIGHT * lines)
+        self.row = row + 1
 
     def band(self, text: str) -> None:
         self.ws.merge_range(self.row, 0, self.row, self.width - 1, text, self.book.band)
@@ -116,6 +147,10 @@ class Sheet:
 
 def _escape_hf(text: str) -> str:
     return text.replace("&", "&&")
+
+
+# How Sheet.write writes a value, by its class (Book.kind_of).
+_BLANK, _FLOAT, _DATE, _BOOL, _NUMBER, _STRING = (object() for _ in range(6))
 
 
 class Book:
@@ -135,7 +170,7 @@ class Book:
         self.overdue_date = add(OVERDUE_STYLE | {"valign": "top", "num_format": "yyyy-mm-dd", "align": "center"})
         self.bold_date = add({"bold": True, "bg_color": "#DDEBF7", "border": 1, "num_format": "yyyy-mm-dd"})
         # A date written with a row format keeps the row's look and gets a date format.
-        self._dated = {id(self.overdue): self.overdue_date, id(self.band): self.bold_date}
+        self.dated = {id(self.overdue): self.overdue_date, id(self.band): self.bold_date}
         self.percent = add({"num_format": "0%"})
         self.bold_percent = add({"num_format": "0%", "bold": True})
         self.bold = add({"bold": True})
@@ -143,18 +178,30 @@ class Book:
         self.phone = add({"valign": "top", "num_format": "@"})
         self.sheets: list[Sheet] = []
         self.wrapping = (self.wrap, self.overdue_wrap)
+        self.kinds: dict[type, object] = {}
+        self.serials: dict[Any, float] = {}  # date -> Excel serial number
 
-    def cell(self, ws, row: int, col: int, value: Any, fmt=None) -> None:
-        if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-            ws.write_blank(row, col, None, fmt)
+    def kind_of(self, value: Any) -> object:
+        """How a value of this class is written (decided once per class, then looked up)."""
+        if value is None or value is pd.NaT:
+            kind = _BLANK
+        elif isinstance(value, float):
+            kind = _FLOAT  # NaN (a missing number) is blank
         elif isinstance(value, pd.Timestamp | datetime | date):
-            ws.write_datetime(row, col, pd.Timestamp(value).to_pydatetime(), self._dated.get(id(fmt), self.date))
+            kind = _DATE
         elif isinstance(value, bool):
-            ws.write_string(row, col, "是" if value else "否", fmt)
+            kind = _BOOL
         elif isinstance(value, int | float) or hasattr(value, "dtype"):
-            ws.write_number(row, col, float(value), fmt)
+            kind = _NUMBER
         else:
-            ws.write_string(row, col, cap_text(str(value)), fmt)
+            kind = _STRING
+        self.kinds[value.__class__] = kind
+        return kind
+
+    @staticmethod
+    def serial(ws, value: Any) -> float:
+        """The Excel serial number of a date, as xlsxwriter's write_datetime computes it."""
+        return ws._convert_date_time(pd.Timestamp(value).to_pydatetime())
 
     def close(self) -> None:
         for sheet in self.sheets:
@@ -162,7 +209,26 @@ class Book:
         self.wb.close()
 
 
+def _values(column: pd.Series) -> list[Any]:
+    """The values of `column` as iterating it gives them (what itertuples yields), built
+    in one conversion instead of element by element (Arrow-backed strings iterate slowly)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return column.to_numpy(dtype=object).tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind in "iufbO":
+        return column.to_numpy().tolist()
+    return list(column)
+
+
+def _rows(frame: pd.DataFrame, names: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of `frame`'s columns `names`, as tuples of plain values."""
+    return list(zip(*(_values(frame[name]) for name in names), strict=True)) if names else []
+
+
 PLAN_HEADERS = [(c.zh, c.width) for c in schema.WEEK_PLAN.columns]
+# The task fields 本周计划 writes, in this order (then the loop columns).
+PLAN_FIELDS = ["date", "priority", "client_id", "name", "client_class", "task", "channel", "reason", "phone", "due",
+               "overdue_days", "task_id"]
 TASK_ID_HEADER = schema.WEEK_PLAN.column("task_id").zh
 SMS_HEADERS = [(c.zh, c.width) for c in schema.WEEK_SMS.columns]
 REASON_COL = 7
@@ -187,11 +253,6 @@ def _loop_columns(book: Book, s: Sheet, spec: schema.Sheet, start: int) -> None:
             s.ws.set_column(j, j, col.width, book.date)
 
 
-def _loop_values(t: Any) -> list[Any]:
-    """The loop columns of a fresh task row: blank for the agent, then the 任务编号."""
-    return [None] * (len(schema.LOOP_COLUMNS) - 1) + [t.task_id]
-
-
 def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
     book = Book(path)
     book.wb.set_properties({"title": f"{week.agent} 每周行动表 {plan.week}", "author": "xlcrm"})
@@ -204,17 +265,24 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
 
     s = Sheet(book, "本周计划", title("本周计划"), PLAN_HEADERS)
     days = [plan.monday + pd.Timedelta(days=i) for i in range(7)]
+    rows = _rows(week.plan, PLAN_FIELDS)
+    on_day: dict[Any, list[tuple[Any, ...]]] = {}
+    for r in rows:  # the plan is sorted by date, keeping the planner's order within a day
+        on_day.setdefault(r[0], []).append(r)
+    loop_blanks = [None] * (len(schema.LOOP_COLUMNS) - 1)
+    late_formats = [None] * len(PLAN_HEADERS)
+    late_formats[REASON_COL] = late_formats[REASON_COL - 2] = book.overdue_wrap
+    due_formats = [None] * len(PLAN_HEADERS)
+    due_formats[REASON_COL] = due_formats[REASON_COL - 2] = book.wrap
     for day in days:
-        rows = week.plan[week.plan["date"] == pd.Timestamp(day)]
-        s.band(f"{day_label(day)}({len(rows)} 项)")
+        today = on_day.get(pd.Timestamp(day), [])
+        s.band(f"{day_label(day)}({len(today)} 项)")
         start = s.row
-        for t in rows.itertuples(index=False):
-            late = t.overdue_days > 0
-            row_fmt = book.overdue if late else book.text
-            formats = [None] * len(PLAN_HEADERS)
-            formats[REASON_COL] = formats[REASON_COL - 2] = book.overdue_wrap if late else book.wrap
-            s.write([t.date, t.priority, t.client_id, t.name, t.client_class, t.task, t.channel, t.reason,
-                     t.phone, t.due if late else None, *_loop_values(t)], row_fmt, formats)
+        for when, priority, cid, name, cls, task, channel, reason, phone, due, overdue_days, task_id in today:
+            late = overdue_days > 0
+            s.write([when, priority, cid, name, cls, task, channel, reason, phone, due if late else None,
+                     *loop_blanks, task_id],
+                    book.overdue if late else book.text, late_formats if late else due_formats)
         _loop_columns(book, s, schema.WEEK_PLAN, start)
     if week.unplanned:
         s.band(f"本周未排入: {week.unplanned}(超出每日电话/拜访上限,下周优先安排)")
@@ -223,18 +291,20 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
                                                  ("事项", 26), ("方式", 6), ("说明", 44)])
     for name, first in plan.holidays:
         s.write([first, "", "", "", f"节日: {name}", "", "本周节日,全部客户都要覆盖"], book.band)
-    for t in week.care.itertuples(index=False):
-        s.write([t.due, t.client_id, t.name, t.client_class, t.task, t.channel, t.reason], book.text,
-                [None] * 4 + [book.wrap, None, book.wrap])
+    care_formats = [None] * 4 + [book.wrap, None, book.wrap]
+    for values in _rows(week.care, ["due", "client_id", "name", "client_class", "task", "channel", "reason"]):
+        s.write(values, book.text, care_formats)
     if week.care.empty and not plan.holidays:
         s.empty()
 
     s = Sheet(book, "逾期与沉睡", title("逾期与沉睡"), [("客户编号", 11), ("姓名", 9), ("类别", 5), ("跟进状态", 10),
                                                    ("距上次联系天数", 13), ("上次有效联系", 12.5), ("手机", 16)])
-    for cid, c in week.attention.iterrows():
-        s.write([cid, c["name"], c["client_class"], c["status"],
-                 None if pd.isna(c["days_since"]) else int(c["days_since"]), c["last_reached"], c["phone"]],
-                book.overdue if c["client_class"] == "A" else book.text)
+    attention = week.attention
+    for cid, (name, cls, status, days, last, phone) in zip(
+            attention.index, _rows(attention, ["name", "client_class", "status", "days_since", "last_reached", "phone"]),
+            strict=True):
+        s.write([cid, name, cls, status, None if pd.isna(days) else int(days), last, phone],
+                book.overdue if cls == "A" else book.text)
     if week.attention.empty:
         s.empty("没有逾期或沉睡客户")
 
@@ -254,9 +324,9 @@ def write_agent_workbook(path: Path, plan: WeekInfo, week: AgentWeek) -> Path:
 
     s = Sheet(book, "短信草稿", title("短信草稿"), SMS_HEADERS)
     start = s.row
-    for t in week.sms.itertuples(index=False):
-        s.write([t.date, t.client_id, t.name, t.phone, t.kind, t.sms, *_loop_values(t)], book.text,
-                [None] * 5 + [book.wrap] + [None] * len(schema.LOOP_COLUMNS))
+    sms_formats = [None] * 5 + [book.wrap] + [None] * len(schema.LOOP_COLUMNS)
+    for *values, task_id in _rows(week.sms, ["date", "client_id", "name", "phone", "kind", "sms", "task_id"]):
+        s.write([*values, *loop_blanks, task_id], book.text, sms_formats)
     _loop_columns(book, s, schema.WEEK_SMS, start)
     if week.sms.empty:
         s.empty("本周没有短信任务")
@@ -455,12 +525,13 @@ def _client_rows(s: Sheet, frame: pd.DataFrame, none: str, overdue: bool = False
     if frame.empty:
         s.empty(none)
         return
-    for r in frame.itertuples(index=False):
-        values = [r.client_id, r.name, r.agent, r.client_class, r.status,
-                  None if pd.isna(r.days_since) else int(r.days_since), r.last_reached, r.phone]
+    names = ["client_id", "name", "agent", "client_class", "status", "days_since", "last_reached", "phone"]
+    for r in _rows(frame, [*names, "overdue_days"] if overdue else names):
+        values = list(r)
+        values[5] = None if pd.isna(r[5]) else int(r[5])
         if overdue:
-            values.append(int(r.overdue_days))
-        s.write(values, s.book.overdue if r.client_class == "A" else s.book.text)
+            values[8] = int(r[8])
+        s.write(values, s.book.overdue if r[3] == "A" else s.book.text)
 
 
 def _churn_analysis(book: Book, title: str, period: str, analysis: dict[str, pd.DataFrame]) -> None:
@@ -533,9 +604,27 @@ def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.Da
         return _write_all(plan, folder, summary, weeks, jobs, progress, master)
 
 
+# What forked workers write, set just before they are forked: they find it in memory
+# (copy-on-write) instead of being sent every agent's frames through a pipe.
+_FORKED: tuple[list[tuple[Path, WeekInfo, AgentWeek]], WeeklyPlan, dict[str, Any], Path] | None = None
+SUMMARY_ITEM = -1  # the work item that writes 团队汇总
+
+
+def _write_forked(i: int) -> Path:
+    assert _FORKED is not None
+    work, plan, summary, folder = _FORKED
+    if i == SUMMARY_ITEM:
+        return _write_summary(plan, summary, folder)
+    return _write_one(work[i])
+
+
+def _write_summary(plan: WeeklyPlan, summary: dict[str, Any], folder: Path) -> Path:
+    return write_atomic(folder / f"{SUMMARY_NAME}.xlsx", lambda tmp: write_team_summary(tmp, plan, summary))
+
+
 def _write_all(plan: WeeklyPlan, folder: Path, summary: dict[str, pd.DataFrame], weeks: list[AgentWeek],
                jobs: int, progress: Callable[[str], None] | None, master: str) -> list[Path]:
-    # Not the plan: it holds the whole book, too big to send to each process.
+    global _FORKED
     info = replace(plan.info, master=master)
     work = [(path, info, w) for path, w in zip(agent_paths(folder, weeks), weeks, strict=True)]
     written: list[Path] = []
@@ -543,9 +632,23 @@ def _write_all(plan: WeeklyPlan, folder: Path, summary: dict[str, pd.DataFrame],
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        if "fork" in multiprocessing.get_all_start_methods():
+            # 团队汇总 (the largest file) first, beside the agents' workbooks, one item at
+            # a time so that both processes stay busy to the end.
+            _FORKED = (work, plan, summary, folder)
+            try:
+                with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                    summary_done = pool.submit(_write_forked, SUMMARY_ITEM)
+                    for done in [pool.submit(_write_forked, i) for i in range(len(work))]:
+                        written.append(done.result())
+                        if progress:
+                            progress(written[-1].stem)
+                    written.append(summary_done.result())
+            finally:
+                _FORKED = None
+            return written
+        # Not the plan: it holds the whole book, too big to send to each process.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for path in pool.map(_write_one, work, chunksize=max(1, len(work) // (jobs * 8))):
                 written.append(path)
                 if progress:
@@ -555,8 +658,5 @@ def _write_all(plan: WeeklyPlan, folder: Path, summary: dict[str, pd.DataFrame],
             written.append(_write_one(item))
             if progress:
                 progress(item[0].stem)
-    written.append(write_atomic(folder / f"{SUMMARY_NAME}.xlsx",
-                                lambda tmp: write_team_summary(tmp, plan, summary)))
+    written.append(_write_summary(plan, summary, folder))
     return written
-
-
