@@ -200,3 +200,68 @@ def test_weeks_and_file_names():
     assert safe_filename("张伟. ", taken) == "张伟"
     assert safe_filename("张伟", taken) == "张伟_2"
     assert safe_filename("..", taken) == "顾问"
+
+
+def _parts(folder):
+    """Every XML part of every workbook in `folder`, but the creation time."""
+    import re
+
+    out = {}
+    for file in sorted(folder.glob("*.xlsx")):
+        with zipfile.ZipFile(file) as zf:
+            for part in zf.namelist():
+                data = zf.read(part)
+                if part == "docProps/core.xml":
+                    data = re.sub(rb"<dcterms:(created|modified)[^<]*<", b"", data)
+                out[file.name, part] = data
+    return out
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_worker_processes_write_byte_identical_files(office, tmp_path, monkeypatch, start):
+    """Forked workers read the week from memory, spawned ones get it pickled: either way
+    every part of every workbook is what one process writes, 团队汇总 included."""
+    import multiprocessing
+
+    from xlcrm.doors.weekly_run import run_weekly
+
+    if start not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start} here")
+    path, _, _ = office
+    one = run_weekly(path, tmp_path / "one", date(2026, 11, 23), 1)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: [start])
+    two = run_weekly(path, tmp_path / "two", date(2026, 11, 23), 2)
+    assert [p.name for p in two.files] == [p.name for p in one.files]
+    assert two.files[-1].name == "团队汇总.xlsx"
+    parts = _parts(one.folder)
+    assert len(parts) > 40 and parts == _parts(two.folder)
+
+
+def test_every_kind_of_value_is_written_as_before(tmp_path):
+    """The writer picks a cell writer by the value's class: each class still lands as
+    the value it was (numbers of every numpy width, dates of every kind, NaN/NaT/None
+    blank, booleans as 是/否, text verbatim and never a formula, over-long text capped)."""
+    import numpy as np
+    import pandas as pd
+
+    from xlcrm.core.messages import CAP_MARKER, CELL_LIMIT
+    from xlcrm.io.reports import Book, Sheet
+
+    values = [1, 2.5, np.int64(3), np.float64(4.5), np.int32(5), float("nan"), np.float64("nan"), None, pd.NaT,
+              True, np.bool_(False), date(2026, 11, 23), datetime(2026, 11, 24, 12), pd.Timestamp("2026-11-25"),
+              "=1+1", "长" * (CELL_LIMIT + 5), pd.NA, "  空格 "]
+    book = Book(tmp_path / "v.xlsx")
+    s = Sheet(book, "表", "标题", [(f"c{j}", 10) for j in range(len(values))])
+    s.write(values, book.text)
+    s.write(list(reversed(values)), book.overdue)  # the same classes again, from the cache
+    book.close()
+    ws = openpyxl.load_workbook(tmp_path / "v.xlsx")["表"]
+    expected = [1, 2.5, 3, 4.5, 5, None, None, None, None, "是", 0, datetime(2026, 11, 23), datetime(2026, 11, 24, 12),
+                datetime(2026, 11, 25), "=1+1", "长" * (CELL_LIMIT - len(CAP_MARKER)) + CAP_MARKER, "<NA>", "  空格 "]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3, max_row=4)]
+    assert rows == [expected, list(reversed(expected))]
+    assert ws.cell(3, 12).number_format == "yyyy-mm-dd" and ws.cell(4, 7).number_format == "yyyy-mm-dd"
+    overdue = ws.cell(4, 1).fill.fgColor.rgb
+    assert overdue not in (None, "00000000") and ws.cell(3, 1).fill.fill_type is None
+    # Blanks and dates keep the row's look (a date gets the row's format with a date format).
+    assert ws.cell(4, 8).fill.fgColor.rgb == ws.cell(4, 7).fill.fgColor.rgb == overdue
