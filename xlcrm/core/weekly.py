@@ -133,6 +133,9 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
                          {"client_id": vocab.FOREIGN, "name": vocab.FOREIGN, "phone": "", "sms": ""})
     tasks = tasks.sort_values(["agent", "date"], kind="stable")  # keeps the planner's order within a day
     by_agent = {a: f for a, f in tasks.groupby("agent", sort=False)}
+    # Each agent's care and SMS rows, split in one pass each (not filtered agent by agent).
+    care_by = {a: f for a, f in tasks[tasks["kind"].isin(vocab.CARE_KINDS)].groupby("agent", sort=False)}
+    sms_by = {a: f for a, f in tasks[tasks["sms"].fillna("") != ""].groupby("agent", sort=False)}
 
     attention = cl[is_overdue(cl["status"]) | (cl["status"] == vocab.SLEEPING)]
     attention = attention.assign(is_sleeping=attention["status"] == vocab.SLEEPING).sort_values(
@@ -159,9 +162,9 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
     for agent in agents if agents is not None else plan.active_agents():
         week_plan = by_agent.get(agent, empty_tasks)
         out.append(AgentWeek(
-            agent, week_plan, week_plan[week_plan["kind"].isin(vocab.CARE_KINDS)],
+            agent, week_plan, care_by.get(agent, empty_tasks),
             attention_by.get(agent, attention.iloc[0:0]), refs_by.get(agent, open_refs.iloc[0:0]),
-            week_plan[week_plan["sms"].fillna("") != ""],
+            sms_by.get(agent, empty_tasks),
             month_dates=dates_by.get(agent, dates.iloc[0:0]),
             unplanned=unplanned_summary(unplanned_by.get(agent, unplanned.iloc[0:0])),
             key_persons=kp.get(agent, pd.DataFrame())))
