@@ -265,3 +265,22 @@ def test_every_kind_of_value_is_written_as_before(tmp_path):
     assert overdue not in (None, "00000000") and ws.cell(3, 1).fill.fill_type is None
     # Blanks and dates keep the row's look (a date gets the row's format with a date format).
     assert ws.cell(4, 8).fill.fgColor.rgb == ws.cell(4, 7).fill.fgColor.rgb == overdue
+
+
+def test_date_serials_do_not_depend_on_xlsxwriters_private_helper():
+    """The weekly writer takes a date's serial from xlsxwriter's private helper for speed;
+    without it (a later xlsxwriter) openpyxl's public conversion gives the same numbers."""
+    from datetime import datetime as dt
+
+    import pandas as pd
+    import xlsxwriter
+
+    from xlcrm.io.reports import Book
+
+    ws = xlsxwriter.Workbook(None, {"in_memory": True}).add_worksheet()
+
+    class Bare:  # a worksheet without _convert_date_time
+        pass
+
+    for value in (dt(2026, 11, 23, 9, 30), dt(1900, 3, 1), dt(2027, 2, 6), pd.Timestamp("2026-12-31 23:59:59")):
+        assert Book.serial(Bare(), value) == Book.serial(ws, value)

@@ -202,8 +202,15 @@ class Book:
 
     @staticmethod
     def serial(ws, value: Any) -> float:
-        """The Excel serial number of a date, as xlsxwriter's write_datetime computes it."""
-        return ws._convert_date_time(pd.Timestamp(value).to_pydatetime())
+        """The Excel serial number of a date, as xlsxwriter's write_datetime computes it
+        (its private helper while it has one; else openpyxl's, the same 1900 system)."""
+        moment = pd.Timestamp(value).to_pydatetime()
+        convert = getattr(ws, "_convert_date_time", None)
+        if convert is not None:
+            return convert(moment)
+        from openpyxl.utils.datetime import to_excel
+
+        return to_excel(moment)
 
     def close(self) -> None:
         for sheet in self.sheets:
