@@ -293,3 +293,31 @@ def test_nothing_for_do_not_contact_or_churned_clients_but_promises(specs):
         dnc, stage, _, _ = specs[int(cid[1:])]
         if dnc == "是" or stage == "流失":
             assert kind == "承诺反馈"
+
+
+_TEXT = st.lists(st.sampled_from(list("您好，我是。\r\n {}%#ab-") + ["{{", "}}", "{%", "{#"]), max_size=12).map("".join)
+_NAMES = st.sampled_from(["称呼", "顾问", "日期", "单位", "活动", "没有这个变量", "姓名 | upper", "顾问|length",
+                          " 称呼 ", "顾问 ~ 单位"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_TEXT, _NAMES.map(lambda n: "{{" + n + "}}")), max_size=8),
+       st.sampled_from(["王先生", "", "{{顾问}}", "x" * 40]))
+def test_plain_templates_render_as_jinja_renders_them(pieces, salute):
+    """A template of text and {{变量}} only is rendered by joining strings; whatever the
+    text (line breaks, braces, a missing or filtered variable, a syntax error), the result
+    and the findings are what the Jinja2 sandbox gives."""
+    from xlcrm.core import messages as mod
+    from xlcrm.core.messages import Messages, variables
+
+    body = "".join(pieces)
+    values = variables("王小明", "男", "张伟", date(2026, 11, 23), "甲公司") | {"称呼": salute}
+    fast = Messages({"日常关怀": body})
+    real = mod.plain_parts
+    try:
+        mod.plain_parts = lambda env, source: None
+        slow = Messages({"日常关怀": body})
+    finally:
+        mod.plain_parts = real
+    assert fast.render("日常关怀", values, 3) == slow.render("日常关怀", values, 3)
+    assert fast.findings == slow.findings
