@@ -1,5 +1,5 @@
 """`python -m xlcrm …` runs the `xlcrm` command."""
 
-from .doors.cli import cli
+from .doors.cli import main
 
-cli()
+main()

@@ -278,6 +278,14 @@ def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
         if len(keep) != height:
             arr = arr.filter(pa.array(keep_mask))
         fixes = bad_cells.get(index[col.key], {})
+        if sheet.key == "contacts" and col.key == "client_id" and not fixes and len(arr) and (
+                arr.null_count != len(arr)) and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+                                                 ) and not pc.any(pc.match_substring_regex(
+                                                     (encoded := _dictionary(arr)).dictionary, _SUSPECT)).as_py():
+            ids = categorical(arr, encoded)  # the ids straight to categories, not via a million strings
+            if ids is not None:
+                data[col.key] = pd.Series(ids)
+                continue
         converted = _convert(col, arr, keep, fixes, (reader, name, positions[col.key]))
         if converted is None:
             return None
@@ -285,11 +293,6 @@ def read_sheet_arrow(reader: Any, name: str, sheet: Sheet, first_row: int
         for i, code, message in bad:
             findings.append(Finding(name, f"{letters[col.key]}{int(rows[i])}", message, "error", code, col.key))
         data.update(values)
-        if sheet.key == "contacts" and col.key == "client_id" and len(arr) and arr.null_count != len(arr) and not (
-                pc.any(pc.match_substring_regex((encoded := _dictionary(arr)).dictionary, _SUSPECT)).as_py()):
-            ids = categorical(arr, encoded)
-            if ids is not None:
-                data[col.key] = pd.Series(ids)
     return loader._frame(sheet, data), letters, findings
 
 

@@ -517,9 +517,11 @@ def _fast_sheets(path: Path):
     odd_by_part: dict[str, dict[str, str]] = {}
     reads = {}
     with ThreadPoolExecutor(THREADS) as pool:
+        # The error-cell scan of the biggest sheet comes last: run beside its check, the two
+        # would take turns holding the GIL and delay the read everything waits for.
         futures = [(part, pool.submit(one, part, part == big)) for part in sheets[:1]]
-        futures += [(big, pool.submit(odd_only, big))] if big else []
         futures += [(part, pool.submit(one, part, False)) for part in sheets[1:]]
+        futures += [(big, pool.submit(odd_only, big))] if big else []
         try:
             for part, future in futures:
                 size, odd, got = future.result()
