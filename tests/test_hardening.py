@@ -530,3 +530,24 @@ def test_guard_inflates_every_part_exactly(tmp_path_factory, piece, repeat, leve
         info.CRC ^= 1
         with pytest.raises(zipfile.BadZipFile):
             list(guard.member_chunks(zf, info))
+
+
+@pytest.mark.parametrize("past", [0, 1, 8, 20, 100, 5000])
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_guard_inflates_parts_just_past_a_chunk(tmp_path, past, level):
+    """A part a few bytes longer than a multiple of the guard's CHUNK: the inflater holds
+    back output it could not hand over, and the last bytes must still come out (they
+    were dropped once, and a good workbook was refused as damaged)."""
+    import random
+
+    from xlcrm.io import guard
+
+    rnd = random.Random(past * 10 + level)
+    xml = b"".join(b'<row r="%d"><c r="A%d" t="s"><v>%d</v></c><c r="B%d" s="4"><v>%d</v></c></row>'
+                   % (i, i, rnd.randint(0, 3000), i, rnd.randint(40000, 46000)) for i in range(1, 40000))
+    data = xml[:2 * guard.CHUNK + past]
+    path = tmp_path / "p.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        zf.writestr("xl/sharedStrings.xml", data)
+    with zipfile.ZipFile(path) as zf:
+        assert b"".join(guard.member_chunks(zf, zf.getinfo("xl/sharedStrings.xml"))) == data

@@ -511,12 +511,6 @@ for _command in cli.commands.values():
             _param.help = _join_cjk_lines(_param.help)
 
 
-def main() -> None:  # pragma: no cover - console entry for `python -m xlcrm.cli`
-    cli()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
 
 
 def main() -> None:
@@ -540,3 +534,6 @@ def main() -> None:
             pass
     os._exit(code or 0)
 
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

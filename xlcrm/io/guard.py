@@ -61,20 +61,25 @@ def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]
         return
     with open(zf.filename, "rb") as raw:
         raw.seek(info.header_offset)
-        sig, name_len, extra_len = _LOCAL.unpack(raw.read(_LOCAL.size))
+        header = raw.read(_LOCAL.size)
+        if len(header) < _LOCAL.size:
+            raise zipfile.BadZipFile(f"{info.filename}: truncated local header")
+        sig, name_len, extra_len = _LOCAL.unpack(header)
         if sig != b"PK\x03\x04":
             raise zipfile.BadZipFile(f"{info.filename}: bad local header")
         raw.seek(info.header_offset + _LOCAL.size + name_len + extra_len)
         inflate = _inflate_lib.decompressobj(-15)
         left, size, crc = info.compress_size, 0, 0
-        while left > 0 or inflate.unconsumed_tail:
+        while not inflate.eof:
             data = inflate.unconsumed_tail
-            if not data:
+            if not data and left > 0:
                 data = raw.read(min(CHUNK, left))
                 if not data:
                     raise EOFError(f"{info.filename}: truncated")
                 left -= len(data)
             try:
+                # With no input left this drains what the inflater still holds: ISA-L takes
+                # all its input at once and keeps back output beyond max_length.
                 chunk = inflate.decompress(data, CHUNK)
             except _inflate_lib.error as exc:
                 raise zipfile.BadZipFile(f"{info.filename}: {exc}") from None
@@ -84,8 +89,8 @@ def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]
                     raise zipfile.BadZipFile(f"{info.filename}: longer than declared")
                 crc = _inflate_lib.crc32(chunk, crc)
                 yield chunk
-            if inflate.eof:
-                break
+            elif not data:
+                break  # input used up and nothing more comes out: a truncated stream
         if size != info.file_size or crc != info.CRC:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
 
