@@ -190,17 +190,13 @@ def test_both_files_read_the_same_everywhere(office):
         assert rows
 
 
-@pytest.mark.parametrize("killed_at", [2, 3])
-def test_archive_killed_between_its_renames_is_finished_by_the_next_locked_command(office, killed_at):
-    """os.replace calls: 1 the backup, 2 the archive, 3 the master. A process killed after
-    renaming the archive but before the master (killed_at 3) leaves the moved rows in both
-    files: the loader warns, and the next command that takes the lock puts the new master
-    in place. Killed before the archive's rename (2): nothing moved, and the leftover
-    journal and temp file are cleared."""
+def _killed_archive(office: Path, killed_at: int) -> None:
+    """Run `xlcrm archive` in a process that dies (os._exit) at its `killed_at`-th os.replace:
+    1 the backup, 2 the new master to its pending name, 3 the journal, 4 the archive,
+    5 the master."""
     import subprocess
     import sys
 
-    before = load(office)[0].contacts
     script = ("import os, sys\n"
               "from datetime import date\n"
               "from xlcrm.io import archive\n"
@@ -211,26 +207,63 @@ def test_archive_killed_between_its_renames_is_finished_by_the_next_locked_comma
               "        os._exit(9)\n"
               "    real(a, b)\n"
               "archive.os.replace = replace\n"
-              f"archive.archive_master(sys.argv[1], date(2026, 1, 1))\n")
+              "archive.archive_master(sys.argv[1], date(2026, 1, 1))\n")
     r = subprocess.run([sys.executable, "-c", script, str(office)], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     assert r.returncode == 9, r.stderr
+
+
+@pytest.mark.parametrize("killed_at", [2, 4, 5])
+def test_archive_killed_between_its_renames_is_finished_by_the_next_locked_command(office, killed_at):
+    """Killed after renaming the archive but before the master (5), the moved rows are in
+    both files: the loader warns, and the next command that takes the lock puts the new
+    master in place. Killed before the archive's rename (2, 4): nothing moved, and what
+    the run left beside the master is cleared."""
+    before = load(office)[0].contacts
+    _killed_archive(office, killed_at)
     journal = archive_mod.journal_path(office)
-    assert journal.exists()
+    assert journal.exists() == (killed_at > 3)
     book, found = load(office)
     half = [f for f in found if f.code == "archive-interrupted"]
-    if killed_at == 3:
+    if killed_at == 5:
         assert half and len(book.contacts) > len(before)  # the moved rows counted twice, and said so
     else:
         assert not archive_path(office).exists() and len(book.contacts) == len(before)
     assert run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23").returncode in (0, 1)
     assert not journal.exists() and not list(office.parent.glob(".xlcrm-*"))
+    assert not list(office.parent.glob(f".{office.name}.xlcrm-archive*"))
     book, found = load(office)
     assert not [f for f in found if f.code == "archive-interrupted"]
-    assert len(book.contacts) == len(before) + 0  # every row once: master + archive
-    if killed_at == 3:
+    assert len(book.contacts) == len(before)  # every row once: master + archive
+    if killed_at == 5:
         master_only = load(office, archives=False)[0].contacts
         assert not (master_only["date"] < pd.Timestamp(2026, 1, 1)).any() and len(master_only) == 3
+
+
+def test_archive_killed_then_master_saved_puts_the_archive_back(office):
+    """Killed between the renames, then the master saved (in Excel) before any locked
+    command: the new master can't be put in place without losing that save, so the archive
+    goes back to how it was and the rows are only in the saved master. When neither file
+    is as the journal left it, the journal stays and archive refuses to guess."""
+    before = load(office)[0].contacts
+    assert archive_master(office, date(2025, 6, 1)).moved > 0  # an archive exists already
+    archived_before = archive_path(office).read_bytes()
+    _killed_archive(office, 5)
+    st = office.stat()
+    os.utime(office, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # saved since
+    assert run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23").returncode in (0, 1)
+    assert archive_path(office).read_bytes() == archived_before
+    assert not archive_mod.journal_path(office).exists()
+    assert len(load(office)[0].contacts) == len(before)
+
+    _killed_archive(office, 5)
+    for path in (office, archive_path(office)):  # both changed since: nobody can tell
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 7_000_000_000))
+    assert archive_mod.finish_interrupted(office) == "unknown"
+    assert any(f.code == "archive-interrupted" for f in load(office)[1])
+    r = run_cli("archive", office, "--before", "2026-01-01")
+    assert r.returncode == 1 and "无法判断" in r.stderr
 
 
 def test_validate_on_an_archive_checks_it_with_its_master(office, tmp_path):

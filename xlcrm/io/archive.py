@@ -304,6 +304,16 @@ def journal_path(master: Path) -> Path:
     return master.with_name(f".{master.name}.xlcrm-archive")
 
 
+def pending_path(master: Path) -> Path:
+    """The new master while an archive moves rows (not a stale temp: the journal needs it)."""
+    return master.with_name(f".{master.name}.xlcrm-archive-new{master.suffix}")
+
+
+def kept_path(master: Path) -> Path:
+    """The archive as it was before the move, until the new master is in place."""
+    return master.with_name(f".{master.name}.xlcrm-archive-old{master.suffix}")
+
+
 def _identity(path: Path) -> list[int] | None:
     try:
         st = path.stat()
@@ -312,35 +322,56 @@ def _identity(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
+def _write_journal(journal: Path, data: dict) -> None:
+    """The journal, whole or not at all (temp, fsync, rename)."""
+    tmp = journal.with_name(journal.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, journal)
+
+
 def finish_interrupted(master: Path) -> str | None:
-    """Finish an archive a killed process left between its two renames (call holding
-    the master's lock, before stale temps are removed). None when there was none; else
-    'completed' (the new master put in place), 'undone' (the archive was never
-    replaced: nothing had moved) or 'changed' (the master was saved since: left as is).
+    """Settle an archive a killed process left between its two renames (call holding the
+    master's lock, before stale temps are removed). None when there was none; else
+    'completed' (the new master put in place), 'undone' (the archive was never replaced:
+    nothing had moved), 'restored' (the master was saved since: the archive is put back
+    as it was, so the rows are only in the master, with the edits) or 'unknown' (neither
+    file is as the journal left it: the journal stays, and archive refuses to run).
     """
     journal = journal_path(master)
     if not journal.exists():
+        for orphan in (pending_path(master), kept_path(master)):  # killed before the journal was written
+            with suppress(OSError):
+                orphan.unlink()
         return None
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
-        pending = master.with_name(data["pending"])
+        before, after = data["archive_before"], data["archive_after"]
     except (OSError, ValueError, KeyError, TypeError):
-        data, pending = {}, None
-    archived = data and _identity(archive_path(master)) == data.get("archive")
-    if not archived:
+        return "unknown"
+    archive, pending, kept = archive_path(master), pending_path(master), kept_path(master)
+    now = _identity(archive)
+    outcome = "unknown"
+    if now == after and now is not None:
+        if _identity(master) == data.get("master_after"):
+            outcome = "completed"  # killed after the master's rename, before the journal went
+        elif _identity(master) == data.get("master_before") and pending.exists():
+            os.replace(pending, master)
+            outcome = "completed"
+        elif kept.exists():
+            os.replace(kept, archive)
+            outcome = "restored"
+        elif before is None:
+            archive.unlink()
+            outcome = "restored"
+    elif now == before:
         outcome = "undone"
-    elif pending is not None and pending.exists() and _identity(master) == data.get("master"):
-        os.replace(pending, master)
-        outcome = "completed"
-    elif _identity(master) == data.get("new"):
-        outcome = "completed"  # killed after the master's rename, before the journal went
-    else:
-        outcome = "changed"
-    if pending is not None and outcome != "completed":
-        with suppress(OSError):
-            pending.unlink()
-    with suppress(OSError):
-        journal.unlink()
+    if outcome != "unknown":
+        for leftover in (pending, kept, journal):
+            with suppress(OSError):
+                leftover.unlink()
     return outcome
 
 
@@ -351,7 +382,7 @@ def interrupted_finding(master: Path, sheet: str):
     if not journal_path(master).exists():
         return None
     return Finding(sheet, "", f"上次归档(xlcrm archive)在移动记录时被中断:部分{sheet}可能同时在主表和归档中,"
-                   "本次结果会把它们算两次;下一次 xlcrm refresh 或 xlcrm archive 会自动完成这次归档",
+                   "本次结果会把它们算两次;下一次 xlcrm refresh、import 或 archive 会自动完成或撤销这次归档",
                    "warning", "archive-interrupted")
 
 
@@ -375,6 +406,9 @@ def archive_master(master: str | Path, before: date) -> Archived:
     if archive.exists():
         check_writable(archive)
     with workbook_lock(master), workbook_lock(archive):
+        if journal_path(master).exists():  # finish_interrupted could not tell what had moved
+            raise RefreshError(f"上次归档被中断,且 {master.name} 和 {archive.name} 此后都被改动过,无法判断哪些记录已移走;"
+                               f"请核对两个文件(重复的记录留一份)后删除 {journal_path(master).name},再归档")
         book, findings = load(master, archives=False)
         if any(f.severity == "fatal" and f.sheet == book.sheet_name("contacts") for f in findings):
             raise RefreshError(f"「{book.sheet_name('contacts')}」表缺少必填列,无法归档(先运行 xlcrm validate)")
@@ -401,22 +435,25 @@ def archive_master(master: str | Path, before: date) -> Archived:
                 os.chmod(master_tmp, stat.S_IMODE(master.stat().st_mode))
             backup = master.with_name(f"{master.stem}.bak{master.suffix}")
             write_atomic(backup, _copy_bytes(master), stat.S_IMODE(master.stat().st_mode))
-            previous = None
-            if archive.exists():  # kept until the master is in place, to put back on failure
-                previous = _temp_beside(archive)
-                made.append(previous)
-                shutil.copyfile(archive, previous)
-            journal = journal_path(master)  # for a process killed between the two renames
-            journal.write_text(json.dumps({"pending": master_tmp.name, "archive": _identity(arch_tmp),
-                                           "master": _identity(master), "new": _identity(master_tmp)}),
-                               encoding="utf-8")
+            # For a process killed between the two renames: the new master and the archive
+            # as it was sit under names no stale-temp cleaning takes, and a journal says
+            # how each file looked before and after (finish_interrupted reads it).
+            pending, kept_copy, journal = pending_path(master), kept_path(master), journal_path(master)
+            os.replace(master_tmp, pending)
+            made.append(pending)
+            archive_before = _identity(archive)
+            if archive_before is not None:  # kept until the master is in place, to put back on failure
+                shutil.copyfile(archive, kept_copy)
+                made.append(kept_copy)
             made.append(journal)
+            _write_journal(journal, {"archive_before": archive_before, "archive_after": _identity(arch_tmp),
+                                     "master_before": _identity(master), "master_after": _identity(pending)})
             os.replace(arch_tmp, archive)
             try:
-                os.replace(master_tmp, master)
+                os.replace(pending, master)
             except BaseException:
-                if previous is not None:
-                    os.replace(previous, archive)
+                if archive_before is not None:
+                    os.replace(kept_copy, archive)
                 else:
                     archive.unlink()
                 raise
