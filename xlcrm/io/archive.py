@@ -19,9 +19,11 @@ Atomic: both new files are written to temp names beside their targets first; the
 archive is renamed into place, then the master (with the master's previous bytes kept
 as NAME.bak). If renaming the master fails, the previous archive is put back. A process
 killed between the two renames leaves a journal beside the master (`.NAME.xlcrm-archive`:
-which temp file is the new master, and both files' size and time); the next command that
-takes the workbook's lock (refresh, archive, import) finishes the move
-(`finish_interrupted`), so no row stays in both files. Until then the loader warns.
+both files' size and time before and after) with the new master and the previous archive
+under names no stale-temp cleaning takes; the next command that takes the workbook's lock
+(refresh, archive, import) finishes the move, or puts the archive back when the master
+was saved since (`finish_interrupted`), so no row stays in both files. Until then the
+loader warns.
 """
 
 from __future__ import annotations
