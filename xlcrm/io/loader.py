@@ -530,9 +530,11 @@ def _fast_sheets(path: Path):
                     odd_by_part.setdefault(part, {}).update(odd)
                 if got is not None:
                     reads[got[0]] = got[1]
-        except BaseException:
+        except BaseException as exc:
             for _part, future in futures:
                 future.cancel()
+            if isinstance(exc, zipfile.BadZipFile | zipfile.LargeZipFile | EOFError | OSError | ValueError):
+                raise damaged(path, exc) from None  # e.g. the file replaced while it was read
             raise
     check_total(read, path)
     return names, odd_by_part, parts, reads
