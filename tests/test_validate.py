@@ -129,7 +129,6 @@ def test_corrupt_sheet_inside_zip_exits_2(tmp_path, sample_path):
     st.from_regex(r"\+86 1[3-9][0-9]{9}", fullmatch=True), st.text(max_size=15)), max_size=30))
 def test_mobile_keys_match_mobile_key_one_by_one(values):
     """The vectorised duplicate check reads each 手机 exactly as `mobile_key` does."""
-    from xlcrm.io.phones import mobile_key
-    from xlcrm.io.validate import mobile_keys
+    from xlcrm.io.phones import mobile_key, mobile_keys
 
     assert list(mobile_keys(pd.Series(values, dtype=object))) == [mobile_key(v) for v in values]

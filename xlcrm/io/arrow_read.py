@@ -14,14 +14,13 @@ is an optimisation only: the result is the same frame and the same findings eith
 (tests/test_loader.py compares both on generated sheets).
 
 Excel row numbers: fastexcel's frame starts at the sheet's first non-empty row, which is
-read from the sheet's XML (`first_rows`), so `_row` and every finding name the real row.
+read from the sheet's XML (`_first_row`, by the loader's reading thread), so `_row` and every finding name the real row.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,6 @@ from openpyxl.utils import get_column_letter
 from ..core.records import Finding
 from . import schema
 from .dates import from_serial
-from .package import sheet_parts
 from .schema import Sheet
 
 DTYPES = {"date": "datetime", "monthday": "datetime", "int": "float", "float": "float"}
@@ -48,21 +46,6 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "\\": "\\", '"': '"', "'
 # Text a non-text cell turns into: booleans, date serials, tiny numbers in Rust's notation.
 _SUSPECT = r"^(true|false|-?\d+\.\d+|\d{1,7}|-0)$"
 _MIN_DATE = pd.Timestamp(1900, 1, 1)
-
-
-def first_rows(path: Path, names: list[str]) -> dict[str, int]:
-    """0-based row of the first cell with a value, for each sheet name (from the sheet XML)."""
-    out: dict[str, int] = {}
-    with zipfile.ZipFile(path) as zf:
-        parts = sheet_parts(zf)
-        for name in names:
-            part = parts.get(name)
-            if part is None:
-                continue
-            row = _first_row(zf, part)
-            if row is not None:
-                out[name] = row
-    return out
 
 
 def _first_row(zf: zipfile.ZipFile, part: str, limit: int = 1 << 22) -> int | None:

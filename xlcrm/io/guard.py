@@ -45,6 +45,8 @@ try:  # ISA-L inflates about twice as fast as zlib (the package guard inflates e
 except ImportError:  # pragma: no cover - a platform without its wheel
     _inflate_lib = zlib
 
+# What reading a damaged part raises (zipfile, zlib, a file cut short).
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError)
 _LOCAL = struct.Struct("<4s22xHH")  # local file header: signature … name length, extra length
 
 
@@ -207,8 +209,7 @@ def scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
         return size, odd
     except WorkbookError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-            ValueError) as exc:
+    except DAMAGED as exc:
         raise damaged(path, exc) from None
 
 
@@ -221,8 +222,7 @@ def odd_cells_of(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> dict
             data = tail + chunk
             _odd_cells(data, odd)
             tail = data[-256:]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-            ValueError) as exc:
+    except DAMAGED as exc:
         raise damaged(path, exc) from None
     return odd
 
@@ -259,7 +259,6 @@ def check_package(path: str | Path) -> dict[str, dict[str, str]]:
                 check_total(read, path)
     except WorkbookError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-            ValueError) as exc:
+    except DAMAGED as exc:
         raise damaged(path, exc) from None
     return odd_by_part

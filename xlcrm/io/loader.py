@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 
 from ..core.records import Book, Finding
 from . import schema
-from .arrow_read import first_rows, read_sheet_arrow
+from .arrow_read import read_sheet_arrow
 from .dates import parse_date, parse_month_day
 from .errors import WorkbookError
 from .guard import check_package
@@ -310,22 +310,6 @@ def _convert(col: schema.Column, raw: list[Any]):
     return out, bad
 
 
-def _fast_reader(path: Path):
-    """fastexcel's reader, each sheet's first row and the sheet names; None if not usable."""
-    if not FAST:
-        return None
-    try:
-        import fastexcel
-
-        # fastexcel logs a guessed dtype as a warning; the user would see it as noise on stderr
-        logging.getLogger("fastexcel").setLevel(logging.ERROR)
-        reader = fastexcel.read_excel(str(path))
-        names = list(reader.sheet_names)
-        return reader, first_rows(path, names), names
-    except Exception:  # anything fastexcel or the XML scan can't take: the slow path reads it
-        return None
-
-
 def load(path: str | Path, archives: bool = True) -> tuple[Book, list[Finding]]:
     """Load a workbook. Raises WorkbookError only for a file that isn't a workbook.
 
@@ -387,21 +371,7 @@ def _load(path: Path) -> tuple[Book, list[Finding]]:
                 parts = sheet_parts(zf)
         except Exception:  # noqa: BLE001 - the reader below reports a broken workbook
             parts = {}
-    return _assemble(path, *_calamine_sheets(path, odd, parts))
-
-
-def _calamine_sheets(path: Path, odd: dict[str, dict[str, str]], parts: dict[str, str]):
-    """The sequential path: every sheet through python-calamine (fastexcel off or unusable)."""
-    fast = _fast_reader(path)
-    if fast is None:
-        return None, odd, parts, {}
-    reads = {}
-    for sheet in schema.SHEETS:
-        name = schema.find_sheet(fast[2], sheet)
-        if name is None or name not in fast[1] or (sheet.owned and sheet.key not in TICKED_SHEETS):
-            continue
-        reads[name] = _read_fast(fast[0], name, sheet, fast[1][name])
-    return fast[2], odd, parts, reads
+    return _assemble(path, None, odd, parts, {})  # every sheet through python-calamine
 
 
 def _read_fast(reader, name: str, sheet: Sheet, first_row: int):
@@ -448,7 +418,15 @@ def _fast_sheets(path: Path):
     sheet is read while the others are checked and read. (names, odd cells by part,
     parts, reads by sheet name), or None for the sequential path.
     """
-    from .guard import check_sizes, check_total, damaged, is_worksheet, odd_cells_of, scan_part
+    from .guard import (
+        DAMAGED,
+        check_sizes,
+        check_total,
+        damaged,
+        is_worksheet,
+        odd_cells_of,
+        scan_part,
+    )
     from .package import sheet_parts
 
     try:
@@ -533,7 +511,7 @@ def _fast_sheets(path: Path):
         except BaseException as exc:
             for _part, future in futures:
                 future.cancel()
-            if isinstance(exc, zipfile.BadZipFile | zipfile.LargeZipFile | EOFError | OSError | ValueError):
+            if isinstance(exc, DAMAGED):
                 raise damaged(path, exc) from None  # e.g. the file replaced while it was read
             raise
     check_total(read, path)

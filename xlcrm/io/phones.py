@@ -13,6 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^(?:0\d{2,3})?[2-9]\d{6,7}(?:(?:转|ext|x|#)\d{1,6})?$")
 _SPLIT = re.compile(r"[/,，;；、|\n\\]+|\s{2,}|(?<=\d{11})\s+(?=1[3-9]\d)")
@@ -83,3 +86,21 @@ def parse_phone(value: object) -> Phone:
 def mobile_key(value: object) -> str | None:
     """The mobile of a stored 手机 value, for duplicate checks (None for landlines/blank)."""
     return parse_phone(value).mobile
+
+
+_PLAIN_MOBILE = r"(?:\+86 ?)?1[3-9][0-9]{9}"
+
+
+def mobile_keys(phones: pd.Series) -> np.ndarray:
+    """`mobile_key` of each value; the usual shapes (13800138000, +86 13800138000) at once."""
+    out = np.full(len(phones), None, dtype=object)
+    text = phones.to_numpy(dtype=object)
+    is_text = np.fromiter((v.__class__ is str for v in text), dtype=bool, count=len(text))
+    plain = np.zeros(len(text), dtype=bool)
+    if is_text.any():
+        plain[is_text] = pd.Series(text[is_text], dtype=object).str.fullmatch(_PLAIN_MOBILE).fillna(
+            False).to_numpy(dtype=bool)
+    out[plain] = [v[-11:] for v in text[plain]]
+    for i in np.flatnonzero(~plain):
+        out[i] = mobile_key(text[i])
+    return out

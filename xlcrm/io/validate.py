@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from ..core import vocab
@@ -22,7 +21,7 @@ from ..core.tasks.activities import target_classes
 from ..core.vocab import MAKEUP_WORKDAY
 from . import schema
 from .loader import cell_of
-from .phones import mobile_key
+from .phones import mobile_keys
 
 
 def _blank(series: pd.Series) -> pd.Series:
@@ -124,24 +123,6 @@ def check_duplicate_mobiles(book: Book) -> list[Finding]:
                     f"手机 {mobile} 重复(与 {cell_of(book, 'clients', 'phone', first)} 相同)",
                     "warning", "duplicate-phone", "phone")
             for mobile, row, first in zip(mobiles[again], clients.loc[again, "_row"], first_row[again], strict=True)]
-
-
-_PLAIN_MOBILE = r"(?:\+86 ?)?1[3-9][0-9]{9}"
-
-
-def mobile_keys(phones: pd.Series) -> np.ndarray:
-    """`mobile_key` of each value; the usual shapes (13800138000, +86 13800138000) at once."""
-    out = np.full(len(phones), None, dtype=object)
-    text = phones.to_numpy(dtype=object)
-    is_text = np.fromiter((v.__class__ is str for v in text), dtype=bool, count=len(text))
-    plain = np.zeros(len(text), dtype=bool)
-    if is_text.any():
-        plain[is_text] = pd.Series(text[is_text], dtype=object).str.fullmatch(_PLAIN_MOBILE).fillna(
-            False).to_numpy(dtype=bool)
-    out[plain] = [v[-11:] for v in text[plain]]
-    for i in np.flatnonzero(~plain):
-        out[i] = mobile_key(text[i])
-    return out
 
 
 def check_key_persons(book: Book) -> list[Finding]:
