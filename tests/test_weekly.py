@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import zipfile
 from datetime import date, datetime
@@ -284,3 +285,33 @@ def test_date_serials_do_not_depend_on_xlsxwriters_private_helper():
 
     for value in (dt(2026, 11, 23, 9, 30), dt(1900, 3, 1), dt(2027, 2, 6), pd.Timestamp("2026-12-31 23:59:59")):
         assert Book.serial(Bare(), value) == Book.serial(ws, value)
+
+
+def test_weekly_books_are_deflated_fast_and_read_back_whole(office, tmp_path):
+    """The weekly books are deflated by ISA-L at level 1 (zlib's default level is ten times
+    slower): every part is a valid deflate stream whose CRC checks, the stream is ISA-L's
+    (not what zlib writes for the same bytes), and zipfile's own compressor is back after."""
+    import zlib
+
+    from isal import isal_zlib
+
+    from xlcrm.doors.weekly_run import run_weekly
+
+    before = zipfile._get_compressor
+    result = run_weekly(office[0], tmp_path, date(2026, 11, 23), 1)
+    assert zipfile._get_compressor is before
+    book = next(p for p in result.files if p.name != "团队汇总.xlsx")
+    with zipfile.ZipFile(book) as zf:
+        assert zf.testzip() is None
+        info = max(zf.infolist(), key=lambda i: i.file_size)
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        data = zf.read(info)
+        with open(book, "rb") as raw:
+            raw.seek(info.header_offset + 26)
+            name_len, extra_len = struct.unpack("<HH", raw.read(4))
+            raw.seek(info.header_offset + 30 + name_len + extra_len)
+            stored = raw.read(info.compress_size)
+    fast = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+    slow = zlib.compressobj(6, zlib.DEFLATED, -15)
+    assert stored == fast.compress(data) + fast.flush()
+    assert stored != slow.compress(data) + slow.flush()

@@ -34,7 +34,7 @@ from ..core.weekly import (
     month_bounds,
 )
 from . import schema
-from .package import remove_stale_temps, workbook_lock, write_atomic
+from .package import fast_deflate, remove_stale_temps, workbook_lock, write_atomic
 from .schema import LINE_HEIGHT, wrapped_lines
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
 
@@ -612,7 +612,7 @@ def _collected_once() -> Iterator[None]:
 def _write_one(args: tuple[Path, WeekInfo, AgentWeek]) -> Path:
     path, plan, week = args
     # A temp name first, renamed when complete: a full disk never leaves half a workbook.
-    with _collected_once():
+    with _collected_once(), fast_deflate():
         return write_atomic(path, lambda tmp: write_agent_workbook(tmp, plan, week))
 
 
@@ -648,7 +648,7 @@ def _write_forked(i: int) -> Path:
 
 
 def _write_summary(plan: WeeklyPlan, summary: dict[str, Any], folder: Path) -> Path:
-    with _collected_once():
+    with _collected_once(), fast_deflate():
         return write_atomic(folder / f"{SUMMARY_NAME}.xlsx", lambda tmp: write_team_summary(tmp, plan, summary))
 
 
