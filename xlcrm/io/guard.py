@@ -21,7 +21,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from openpyxl.utils.cell import column_index_from_string, range_boundaries
@@ -47,7 +47,8 @@ except ImportError:  # pragma: no cover - a platform without its wheel
 
 # What reading a damaged part raises (zipfile, zlib, a file cut short).
 DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError)
-_LOCAL = struct.Struct("<4s22xHH")  # local file header: signature … name length, extra length
+_LOCAL = struct.Struct("<4s22xHH")
+Sink = Callable[[bytes, int, int], None]  # a checked chunk, the max row and column so far  # local file header: signature … name length, extra length
 
 
 def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -134,8 +135,9 @@ def _odd_cells(data: bytes, found: dict[str, str]) -> None:
 
 
 def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
-                odd: dict[str, str] | None = None) -> tuple[int, int, int]:
-    """(bytes read, max row, max column) of a worksheet part, streamed; odd cells into `odd`."""
+                odd: dict[str, str] | None = None, sink: Sink | None = None) -> tuple[int, int, int]:
+    """(bytes read, max row, max column) of a worksheet part, streamed; odd cells into `odd`;
+    each chunk, once checked, to `sink` with the extent of the cells seen so far."""
     size = max_row = max_col = 0
     declared = 0
     tail = b""
@@ -159,6 +161,8 @@ def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
         if rows:
             max_row = max(max_row, int(rows[-1]))
         tail = data[-256:]
+        if sink is not None:
+            sink(chunk, max_row, max(max_col, 26 if max_row else 0))
     return size, max_row, max(max_col, 26 if max_row else 0)
 
 
@@ -181,25 +185,31 @@ def is_worksheet(name: str) -> bool:
     return name.startswith("xl/worksheets/") and name.endswith(".xml")
 
 
+def check_extent(path: Path, part: str, rows: int, cols: int) -> None:
+    """WorkbookError when a sheet's cells reach beyond Excel's grid or span too many cells."""
+    if rows > 1_048_576 or cols > 16_384:
+        raise WorkbookError(f"{path}: 工作表 {part} 有单元格超出 Excel 的表格范围"
+                            f"(第 {rows:,} 行 / 第 {cols:,} 列),文件已损坏")
+    if rows * cols > MAX_CELLS:
+        raise WorkbookError(f"{path}: 工作表 {part} 的单元格范围约 {rows:,} 行 × {cols:,} 列,"
+                            f"太大,拒绝读取(请删除远处的空单元格)")
+
+
 def scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
-              odd_cells: bool = True) -> tuple[int, dict[str, str]]:
+              odd_cells: bool = True, sink: Sink | None = None) -> tuple[int, dict[str, str]]:
     """Stream one part: (bytes it expands to, odd cells of a worksheet); WorkbookError (one
     line) for a damaged part, one that expands too far, or a sheet whose cells span too much.
 
     Parts can be scanned in any order and in parallel (each with its own ZipFile); a
     worksheet must be scanned before a reader opens it. Without `odd_cells` the scan
-    only makes the part safe to read (`odd_cells_of` can look for them meanwhile).
+    only makes the part safe to read (`odd_cells_of` can look for them meanwhile). A
+    `sink` gets a worksheet's chunks as they are checked (io/halves cuts the sheet).
     """
     odd: dict[str, str] = {}
     try:
         if is_worksheet(info.filename):
-            size, rows, cols = _scan_sheet(zf, info, path, odd if odd_cells else None)
-            if rows > 1_048_576 or cols > 16_384:
-                raise WorkbookError(f"{path}: 工作表 {info.filename} 有单元格超出 Excel 的表格范围"
-                                    f"(第 {rows:,} 行 / 第 {cols:,} 列),文件已损坏")
-            if rows * cols > MAX_CELLS:
-                raise WorkbookError(f"{path}: 工作表 {info.filename} 的单元格范围约 {rows:,} 行 × {cols:,} 列,"
-                                    f"太大,拒绝读取(请删除远处的空单元格)")
+            size, rows, cols = _scan_sheet(zf, info, path, odd if odd_cells else None, sink)
+            check_extent(path, info.filename, rows, cols)
             return size, odd
         size = 0
         for chunk in member_chunks(zf, info):

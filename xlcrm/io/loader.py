@@ -1,7 +1,8 @@
 """Read a workbook into a `Book` of typed pandas frames, with findings for bad cells.
 
-Reading goes through python-calamine (fast, read-only; see DESIGN.md's measured
-I/O). Every frame has its columns under the schema's English keys plus `_row`, the
+Sheets are read through fastexcel (Arrow, io/arrow_read) in parallel threads, each one
+checked by the package guard first; the biggest sheet is read in two halves at once
+(io/halves); python-calamine reads whatever the fast path declines. Every frame has its columns under the schema's English keys plus `_row`, the
 Excel row the record came from, so every finding can say `跟进记录!B17`. Headers are
 accepted in Chinese or English; columns the schema doesn't know are left alone.
 
@@ -18,9 +19,9 @@ import queue
 import threading
 import zipfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -427,6 +428,7 @@ def _fast_sheets(path: Path):
         odd_cells_of,
         scan_part,
     )
+    from .halves import CUT_MIN, Halves, joined, workbook_with
     from .package import sheet_parts
 
     try:
@@ -462,28 +464,63 @@ def _fast_sheets(path: Path):
         if name is not None and not (sheet.owned and sheet.key not in TICKED_SHEETS):
             wanted[parts.get(name)] = (sheet, name)
 
-    def one(part: str, big: bool):
-        """Check a worksheet, then read it if it is one of ours."""
-        from .arrow_read import _first_row
-
-        with zipfile.ZipFile(path) as zf:
-            size, odd = scan_part(zf, infos[part], path, odd_cells=not big)
-            job = wanted.get(part)
-            first_row = _first_row(zf, part) if job else None
-        if first_row is None:
-            return size, odd, None
+    def whole(part: str, first_row: int, budget: bool = True):
+        """Read one of our sheets through a pooled fastexcel reader of the file."""
+        sheet, name = wanted[part]
         try:
             reader = readers.get_nowait()
         except queue.Empty:
             try:
                 reader = fastexcel.read_excel(str(path))
             except Exception:  # noqa: BLE001 - python-calamine reads this sheet instead
-                return size, odd, None
+                return None
         try:
-            with READ_BUDGET.taking(infos[part].file_size):
-                return size, odd, (job[1], _read_fast(reader, job[1], job[0], first_row))
+            with READ_BUDGET.taking(infos[part].file_size) if budget else nullcontext():
+                return _read_fast(reader, name, sheet, first_row)
         finally:
             readers.put(reader)
+
+    def half(part: str, packed, first_row: int):
+        """Read one half of a sheet cut by io/halves (None: read the sheet whole)."""
+        sheet, name = wanted[part]
+        try:
+            reader = fastexcel.read_excel(workbook_with(path, part, packed, worksheets))
+        except Exception:  # noqa: BLE001 - the whole sheet is read instead
+            return None
+        return _read_fast(reader, name, sheet, first_row)
+
+    def one(part: str, big: bool):
+        """Check a worksheet, then read it if it is one of ours (the biggest in two halves)."""
+        from .arrow_read import _first_row
+
+        job = wanted.get(part)
+        with zipfile.ZipFile(path) as zf:
+            first_row = _first_row(zf, part) if job else None
+            if part == cut and first_row is not None:
+                # Both halves are read under the whole sheet's share of the budget.
+                with READ_BUDGET.taking(infos[part].file_size):
+                    return cut_in_two(zf, part, first_row)
+            size, odd = scan_part(zf, infos[part], path, odd_cells=not big)
+        if first_row is None:
+            return size, odd, None
+        return size, odd, (job[1], whole(part, first_row))
+
+    def cut_in_two(zf: zipfile.ZipFile, part: str, first_row: int):
+        """Check the sheet, cutting it as it goes; read the halves (or, not cut, the whole)."""
+        firsts: list[Future] = []
+        halves = Halves(infos[part].file_size, first_row + 1,
+                        lambda packed: firsts.append(first_pool.submit(half, part, packed, first_row)))
+        try:
+            size, odd = scan_part(zf, infos[part], path, odd_cells=False, sink=halves)
+        except BaseException:
+            for reading in firsts:  # the budget is not given back while a half is still read
+                reading.exception()
+            raise
+        second = halves.second()
+        if second is None:
+            return size, odd, (wanted[part][1], whole(part, first_row, budget=False))
+        lower = half(part, second, halves.cut_row - 2)
+        return size, odd, (wanted[part][1], _Cut(firsts[0].result(), lower, halves.cut_row, first_row))
 
     def odd_only(part: str):
         with zipfile.ZipFile(path) as zf:
@@ -492,9 +529,14 @@ def _fast_sheets(path: Path):
     # The biggest sheet first; its error cells are looked for by another thread while it is read.
     sheets = sorted((p for p in infos if is_worksheet(p)), key=lambda p: -infos[p].file_size)
     big = sheets[0] if sheets and THREADS > 1 and infos[sheets[0]].file_size > BIG_SHEET else None
+    # The biggest sheet, when it is big enough, is cut in two as it is checked (io/halves):
+    # its first half is read by a thread of its own from the moment the check hands it
+    # over (not queued behind the other sheets), the second by the thread that checked it.
+    cut = big if big in wanted and infos[big].file_size >= CUT_MIN else None
+    worksheets = [p for p in infos if is_worksheet(p)]
     odd_by_part: dict[str, dict[str, str]] = {}
     reads = {}
-    with ThreadPoolExecutor(THREADS) as pool:
+    with ThreadPoolExecutor(THREADS) as pool, ThreadPoolExecutor(1) as first_pool:
         # The error-cell scan of the biggest sheet comes last: run beside its check, the two
         # would take turns holding the GIL and delay the read everything waits for.
         futures = [(part, pool.submit(one, part, part == big)) for part in sheets[:1]]
@@ -506,6 +548,11 @@ def _fast_sheets(path: Path):
                 read += size
                 if odd:
                     odd_by_part.setdefault(part, {}).update(odd)
+                if got is not None and isinstance(got[1], _Cut):
+                    halves = got[1]
+                    got = (got[0], joined(wanted[part][0], halves.first, halves.second, halves.cut_row))
+                    if got[1] is None:  # the halves read differently: the whole sheet, as usual
+                        got = (got[0], whole(part, halves.first_row))
                 if got is not None:
                     reads[got[0]] = got[1]
         except BaseException as exc:
@@ -516,6 +563,17 @@ def _fast_sheets(path: Path):
             raise
     check_total(read, path)
     return names, odd_by_part, parts, reads
+
+
+@dataclass
+class _Cut:
+    """A sheet read in two halves: each half's read, where the second begins (Excel row)
+    and the header's row (0-based) to read the sheet whole should they disagree."""
+
+    first: Any
+    second: Any
+    cut_row: int
+    first_row: int
 
 
 def _assemble(path: Path, names, odd: dict[str, dict[str, str]], parts: dict[str, str],

@@ -28,11 +28,11 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
@@ -461,7 +461,16 @@ def fast_deflate() -> Iterator[None]:
         zipfile._get_compressor = make
 
 
-def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path,
+@dataclass(frozen=True)
+class Packed:
+    """A part's content already deflated (raw stream), with its CRC-32 and size."""
+
+    data: bytes
+    crc: int
+    size: int
+
+
+def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path | BinaryIO,
                  replaced: dict[str, Any], level: int = 6) -> None:
     """Write `src` to `dst_path` with some parts replaced; the others are copied raw.
 
@@ -469,12 +478,14 @@ def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path,
     too, so a refresh of a 40 MB workbook neither recompresses 跟进记录 (seconds) nor
     changes its size. Packages that need zip64 fall back to zipfile, which recompresses.
     `level` is the deflate level of the replaced parts; a replaced part may be an
-    iterable of byte chunks instead of bytes.
+    iterable of byte chunks instead of bytes, or Packed. `dst_path` may be an open file.
     """
     infos = [i for i in src.infolist() if not (i.filename in replaced and replaced[i.filename] is None)]
     big = len(infos) >= 0xFFFF or any(i.file_size >= 0xFFFFFFFF or i.compress_size >= 0xFFFFFFFF
                                       or i.header_offset >= 0xFFFFFFFF for i in infos)
     if big or src_path.stat().st_size >= 0xFFFFFFFF:
+        if any(isinstance(data, Packed) for data in replaced.values()):
+            raise ValueError("zip64 packages take no pre-deflated parts")
         with zipfile.ZipFile(dst_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
             for info in infos:
                 data = replaced.get(info.filename)
@@ -484,11 +495,15 @@ def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path,
                              compress_type=info.compress_type)
         return
     central = []
-    with open(src_path, "rb") as raw, open(dst_path, "wb") as out:
+    target = open(dst_path, "wb") if isinstance(dst_path, str | os.PathLike) else nullcontext(dst_path)  # noqa: SIM115
+    with open(src_path, "rb") as raw, target as out:
         for info in infos:
             name = info.filename.encode("utf-8")
             flags = (info.flag_bits & ~0x08) | (0x800 if not info.filename.isascii() else 0)
-            if info.filename in replaced:
+            if isinstance(replaced.get(info.filename), Packed):
+                packed = replaced[info.filename]
+                data, crc, size, method = packed.data, packed.crc, packed.size, zipfile.ZIP_DEFLATED
+            elif info.filename in replaced:
                 content = replaced[info.filename]
                 lib = _fast_deflate if level <= 1 else zlib  # ISA-L level 1: 4x zlib's speed, same size
                 packer = lib.compressobj(level, lib.DEFLATED, -15)
