@@ -210,3 +210,17 @@ def test_garbage_contacts_cut_read_as_one(tmp_path, monkeypatch, grid):
     write_workbook(path, "zh", {"contacts": [tuple(r) for r in grid]})
     cut, whole, _ = load_cut_and_whole(path, monkeypatch)
     assert_same(cut, whole)
+
+
+@pytest.mark.parametrize("chunk", [7, 61, 1000, 9000])
+def test_any_chunking_of_the_stream_cuts_the_same(tmp_path, monkeypatch, chunk):
+    """The guard hands the XML over in chunks of any size: a row tag or the header row
+    split between two chunks still cuts cleanly (or the sheet is read whole)."""
+    from xlcrm.io import guard
+
+    path = make_workbook(tmp_path / "k.xlsx", clients=[client(f"K{i}") for i in range(1, 8)],
+                         contacts=contacts(300))
+    monkeypatch.setattr(guard, "CHUNK", chunk)
+    cut, whole, joined = load_cut_and_whole(path, monkeypatch)
+    assert_same(cut, whole)
+    assert joined

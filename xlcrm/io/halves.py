@@ -161,6 +161,8 @@ class Halves:
             return  # the next chunk brings it (a tag is never cut: _CARRY is kept back)
         at = m.start()
         tag = re.match(rb"<[^>]*>", self.pending[at:at + 4096])
+        if tag is None and len(self.pending) - at < 4096:
+            return  # the tag goes on in the next chunk
         number = re.search(rb'\sr="(\d+)"', tag.group(0)) if tag else None
         if (number is None or self.end_tag in self.pending[start:at]
                 or max_row > 1_048_576 or max_col > 16_384 or max_row * max_col > MAX_CELLS):
