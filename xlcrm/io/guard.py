@@ -157,7 +157,8 @@ def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
             max_row = max(max_row, int(m.group(2)))
         if odd is not None:
             _odd_cells(data, odd)
-        rows = _ROW.findall(data, max(0, len(data) - 65536))
+        # The chunk's last row tag: in its last 4 KB as a rule (a row is a few hundred bytes).
+        rows = _ROW.findall(data, max(0, len(data) - 4096)) or _ROW.findall(data, max(0, len(data) - 65536))
         if rows:
             max_row = max(max_row, int(rows[-1]))
         tail = data[-256:]
