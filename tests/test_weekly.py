@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from xlcrm.core.weekly import coming_monday, iso_week, week_monday
+from xlcrm.io import schema
 from xlcrm.io.reports import safe_filename
 
 from .conftest import client, make_workbook, run_cli, to_pdf
@@ -315,3 +316,30 @@ def test_weekly_books_are_deflated_fast_and_read_back_whole(office, tmp_path):
     slow = zlib.compressobj(6, zlib.DEFLATED, -15)
     assert stored == fast.compress(data) + fast.flush()
     assert stored != slow.compress(data) + slow.flush()
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_template_problems_found_while_writing_reach_the_summary(tmp_path, monkeypatch, start):
+    """SMS drafts are rendered by the processes that write the books: a template that fails
+    there is still reported, once, as with one process, and the draft falls back to the
+    shipped wording."""
+    import multiprocessing
+
+    from xlcrm.doors.weekly_run import run_weekly
+
+    if start not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start} here")
+    clients = [client(f"客{i}", name=f"王{i}", agent=("张伟", "李娜")[i % 2], phone=f"1381111{i:04d}",
+                      birthday=date(1980, 11, 24 + i % 4)) for i in range(8)]
+    path = make_workbook(tmp_path / "t.xlsx", agents=AGENTS, clients=clients,
+                         templates=[("生日祝福", "{{ 称呼 // 0 }}")])
+    one = run_weekly(path, tmp_path / "one", date(2026, 11, 23), 1)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: [start])
+    two = run_weekly(path, tmp_path / "two", date(2026, 11, 23), 2)
+    said = [str(f) for f in two.findings if "生日祝福" in f.message]
+    assert said == [str(f) for f in one.findings if "生日祝福" in f.message]
+    assert len(said) == 1 and "无法生成" in said[0], said
+    assert _parts(one.folder) == _parts(two.folder)
+    book = openpyxl.load_workbook(two.folder / "张伟.xlsx")
+    drafts = [c.value for c in book[schema.WEEK_SMS.zh]["F"] if isinstance(c.value, str) and "生日" in c.value]
+    assert drafts and all("王" in d for d in drafts)

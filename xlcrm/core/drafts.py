@@ -38,6 +38,24 @@ def pick(client_id, when, kind: str = "") -> int:
     return zlib.crc32(f"{client_id}|{when.year}-{when.month}".encode())
 
 
+def _scripts(tasks: pd.DataFrame) -> pd.Series:
+    """The script kind (话术) of each task, None for most: a call the planner merged
+    (维护电话、请求转介绍) still gets the script of its script kind."""
+    kinds = tasks["kinds"].fillna(tasks["kind"]).astype(str) if "kinds" in tasks else tasks["kind"].astype(str)
+    script = pd.Series(None, index=tasks.index, dtype=object)
+    for kind in vocab.SCRIPT_KINDS:  # one of the kinds joined by 、 (Arrow's regex kernel)
+        named = kinds.astype("str").str.contains(f"(?:^|、){re.escape(kind)}(?:、|$)", regex=True)
+        script = script.where(script.notna() | ~named.fillna(False).astype(bool), kind)
+    return script
+
+
+def needs_draft(tasks: pd.DataFrame) -> pd.Series:
+    """The tasks `drafts` writes a text for (an SMS or WeChat, or a script kind)."""
+    if tasks.empty:
+        return pd.Series(False, index=tasks.index, dtype=bool)
+    return tasks["channel"].isin(vocab.SMS_CHANNELS) | _scripts(tasks).notna()
+
+
 def drafts(tasks: pd.DataFrame, clients: pd.DataFrame, messages: Messages, address: str = "") -> pd.Series:
     """SMS drafts for tasks on 短信/微信, and the talk script (话术) of the script kinds
     (请求转介绍) whatever their channel; empty text for the others.
@@ -46,12 +64,7 @@ def drafts(tasks: pd.DataFrame, clients: pd.DataFrame, messages: Messages, addre
     key person: 华总), `activity`/`place`/`event_date` (活动邀请).
     """
     out = pd.Series("", index=tasks.index, dtype=object)
-    # A call the planner merged (维护电话、请求转介绍) still gets the script of its script kind.
-    kinds = tasks["kinds"].fillna(tasks["kind"]).astype(str) if "kinds" in tasks else tasks["kind"].astype(str)
-    script = pd.Series(None, index=tasks.index, dtype=object)
-    for kind in vocab.SCRIPT_KINDS:  # one of the kinds joined by 、 (Arrow's regex kernel)
-        named = kinds.astype("str").str.contains(f"(?:^|、){re.escape(kind)}(?:、|$)", regex=True)
-        script = script.where(script.notna() | ~named.fillna(False).astype(bool), kind)
+    script = _scripts(tasks)
     sms = tasks[tasks["channel"].isin(vocab.SMS_CHANNELS) | script.notna()]
     if sms.empty:
         return out

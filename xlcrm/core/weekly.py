@@ -8,7 +8,7 @@ agent's sections out of it, holding nothing of another agent's clients; and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -16,8 +16,9 @@ import pandas as pd
 
 from . import vocab
 from .analysis import analyse
-from .board import mask_foreign
+from .board import foreign, mask_foreign
 from .calendar import calendar_for, holiday_rows
+from .drafts import drafts, needs_draft
 from .frames import lookup
 from .handover import awaiting_handover, reclaim
 from .key_persons import known, sort_key_persons
@@ -75,6 +76,7 @@ class WeeklyPlan:
     holidays: list[tuple[str, date]] = field(default_factory=list)
     unplanned: pd.DataFrame = field(default_factory=pd.DataFrame)  # 待排: did not fit this week
     findings: list = field(default_factory=list)  # e.g. a year with no official holiday schedule
+    messages: Messages = field(default_factory=Messages)  # the SMS drafts' templates (with_drafts)
 
     @property
     def sunday(self) -> date:
@@ -100,12 +102,15 @@ class WeeklyPlan:
 
 
 def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None) -> WeeklyPlan:
+    """The week's plan; SMS drafts are rendered later, agent by agent (`with_drafts`), so
+    that the weekly writer's processes render their own agents' drafts."""
     clients = analyse(book, rules, monday)
-    planned = planned_actions(book, rules, monday, 7, clients=clients, messages=messages or Messages())
+    planned = planned_actions(book, rules, monday, 7, clients=clients)
     planned.tasks = with_task_ids(planned.tasks)
     cal = calendar_for(monday, monday + timedelta(days=6), holiday_rows(book))
     found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))
-    return WeeklyPlan(monday, clients, planned.tasks, book, rules, found, planned.unplanned, planned.findings)
+    return WeeklyPlan(monday, clients, planned.tasks, book, rules, found, planned.unplanned, planned.findings,
+                      messages or Messages())
 
 
 @dataclass
@@ -121,21 +126,27 @@ class AgentWeek:
     month_dates: pd.DataFrame = field(default_factory=pd.DataFrame)  # 生日台历: when, client_id, text
     unplanned: str = ""  # the 本周计划 footer: 待排 N 条(…)
     key_persons: pd.DataFrame = field(default_factory=pd.DataFrame)  # their accounts' 关键人
+    drafted: bool = False  # `sms` holds the drafts (with_drafts), not only the tasks that get one
 
 
-def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[AgentWeek]:
-    """Every active agent's sections, split from the office-wide frames in one pass each."""
+def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None, drafts: bool = True) -> list[AgentWeek]:
+    """Every active agent's sections, split from the office-wide frames in one pass each.
+
+    Without `drafts`, each week's `sms` holds the tasks that get a draft, not yet written:
+    `with_drafts` renders them (the weekly writer does, in the process that writes the book).
+    """
     cl = plan.clients
     tasks = plan.tasks
     # A task about a client who belongs to someone else (a referred person registered with
     # another agent) keeps its work but loses the client's id, name, phone and SMS.
+    own_sms = needs_draft(tasks) & ~foreign(tasks, cl, "client_id", "agent")
     tasks = mask_foreign(tasks, cl, "client_id",
                          {"client_id": vocab.FOREIGN, "name": vocab.FOREIGN, "phone": "", "sms": ""})
     tasks = tasks.sort_values(["agent", "date"], kind="stable")  # keeps the planner's order within a day
     by_agent = {a: f for a, f in tasks.groupby("agent", sort=False)}
     # Each agent's care and SMS rows, split in one pass each (not filtered agent by agent).
     care_by = {a: f for a, f in tasks[tasks["kind"].isin(vocab.CARE_KINDS)].groupby("agent", sort=False)}
-    sms_by = {a: f for a, f in tasks[tasks["sms"].fillna("") != ""].groupby("agent", sort=False)}
+    sms_by = {a: f for a, f in tasks[own_sms.reindex(tasks.index)].groupby("agent", sort=False)}
 
     attention = cl[is_overdue(cl["status"]) | (cl["status"] == vocab.SLEEPING)]
     attention = attention.assign(is_sleeping=attention["status"] == vocab.SLEEPING).sort_values(
@@ -168,7 +179,16 @@ def agent_weeks(plan: WeeklyPlan, agents: list[str] | None = None) -> list[Agent
             month_dates=dates_by.get(agent, dates.iloc[0:0]),
             unplanned=unplanned_summary(unplanned_by.get(agent, unplanned.iloc[0:0])),
             key_persons=kp.get(agent, pd.DataFrame())))
-    return out
+    return [with_drafts(week, plan) for week in out] if drafts else out
+
+
+def with_drafts(week: AgentWeek, plan: WeeklyPlan) -> AgentWeek:
+    """The week with its SMS drafts written (rows whose draft comes out empty are left out);
+    problems with a template go to `plan.messages.findings`."""
+    if week.drafted:
+        return week
+    texts = drafts(week.sms, plan.clients, plan.messages, plan.rules["office_address"])
+    return replace(week, sms=week.sms.assign(sms=texts)[texts != ""], drafted=True)
 
 
 def month_bounds(monday: date) -> tuple[date, date]:

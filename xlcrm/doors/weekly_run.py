@@ -59,8 +59,7 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     messages = messages_for(book)
     plan = weekly_plan(book, rules, monday, messages)
     summary = team_summary(plan)
-    weeks = agent_weeks(plan)
-    result.findings += rule_findings + messages.findings + plan.findings
+    weeks = agent_weeks(plan, drafts=False)  # each writing process renders its books' SMS drafts
     ticked = [p for p in agent_paths(result.folder, weeks) if p.exists() and is_ticked(p)]
     if ticked and not force:
         raise RefreshError(f"{len(ticked)} 份每周行动表已有顾问填写的完成情况,没有覆盖: "
@@ -73,6 +72,7 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
         progress("start", len(weeks))
     result.files = write_weekly(plan, out_dir, summary, weeks, jobs,
                                 (lambda _name: progress("done")) if progress else None, master_identity(path))
+    result.findings += rule_findings + messages.findings + plan.findings
     t3 = time.perf_counter()
     result.timings = {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2}
     return result

@@ -32,6 +32,7 @@ from ..core.weekly import (
     WeeklyPlan,
     day_label,
     month_bounds,
+    with_drafts,
 )
 from . import schema
 from .package import fast_deflate, remove_stale_temps, workbook_lock, write_atomic
@@ -639,12 +640,14 @@ _FORKED: tuple[list[tuple[Path, WeekInfo, AgentWeek]], WeeklyPlan, dict[str, Any
 SUMMARY_ITEM = -1  # the work item that writes 团队汇总
 
 
-def _write_forked(i: int) -> Path:
+def _write_forked(i: int) -> tuple[Path, list]:
+    """Write one work item; with what its SMS drafts found wrong with a template."""
     assert _FORKED is not None
     work, plan, summary, folder = _FORKED
     if i == SUMMARY_ITEM:
-        return _write_summary(plan, summary, folder)
-    return _write_one(work[i])
+        return _write_summary(plan, summary, folder), []
+    path, info, week = work[i]
+    return _write_one((path, info, with_drafts(week, plan))), plan.messages.findings
 
 
 def _write_summary(plan: WeeklyPlan, summary: dict[str, Any], folder: Path) -> Path:
@@ -664,19 +667,23 @@ def _write_all(plan: WeeklyPlan, folder: Path, summary: dict[str, pd.DataFrame],
 
         if "fork" in multiprocessing.get_all_start_methods():
             # 团队汇总 (the largest file) first, beside the agents' workbooks, one item at
-            # a time so that both processes stay busy to the end.
+            # a time so that both processes stay busy to the end. Each process renders the
+            # SMS drafts of the books it writes and says what it found wrong with a template.
             _FORKED = (work, plan, summary, folder)
             try:
                 with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
                     summary_done = pool.submit(_write_forked, SUMMARY_ITEM)
                     for done in [pool.submit(_write_forked, i) for i in range(len(work))]:
-                        written.append(done.result())
+                        path, found = done.result()
+                        written.append(path)
+                        plan.messages.findings.extend(f for f in found if f not in plan.messages.findings)
                         if progress:
-                            progress(written[-1].stem)
-                    written.append(summary_done.result())
+                            progress(path.stem)
+                    written.append(summary_done.result()[0])
             finally:
                 _FORKED = None
             return written
+        work = [(path, info, with_drafts(week, plan)) for path, info, week in work]
         # Not the plan: it holds the whole book, too big to send to each process.
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for path in pool.map(_write_one, work, chunksize=max(1, len(work) // (jobs * 8))):
@@ -684,9 +691,9 @@ def _write_all(plan: WeeklyPlan, folder: Path, summary: dict[str, pd.DataFrame],
                 if progress:
                     progress(path.stem)
     else:
-        for item in work:
-            written.append(_write_one(item))
+        for path, info, week in work:
+            written.append(_write_one((path, info, with_drafts(week, plan))))
             if progress:
-                progress(item[0].stem)
+                progress(path.stem)
     written.append(_write_summary(plan, summary, folder))
     return written
