@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..core.records import Finding
 from ..core.rules import read_rules
-from ..core.weekly import agent_weeks, iso_week, team_summary, weekly_plan
+from ..core.weekly import agent_weeks, iso_week, weekly_plan
 from ..io.errors import RefreshError
 from ..io.identity import master_identity
 from ..io.loader import load
@@ -58,7 +58,6 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     book, result.left_out = leave_out_bad_rows(book)
     messages = messages_for(book)
     plan = weekly_plan(book, rules, monday, messages)
-    summary = team_summary(plan)
     weeks = agent_weeks(plan, drafts=False)  # each writing process renders its books' SMS drafts
     ticked = [p for p in agent_paths(result.folder, weeks) if p.exists() and is_ticked(p)]
     if ticked and not force:
@@ -70,7 +69,7 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     t2 = time.perf_counter()
     if progress:
         progress("start", len(weeks))
-    result.files = write_weekly(plan, out_dir, summary, weeks, jobs,
+    result.files = write_weekly(plan, out_dir, None, weeks, jobs,
                                 (lambda _name: progress("done")) if progress else None, master_identity(path))
     result.findings += rule_findings + messages.findings + plan.findings
     t3 = time.perf_counter()

@@ -32,6 +32,7 @@ from ..core.weekly import (
     WeeklyPlan,
     day_label,
     month_bounds,
+    team_summary,
     with_drafts,
 )
 from . import schema
@@ -623,10 +624,11 @@ def agent_paths(folder: Path, weeks: list[AgentWeek]) -> list[Path]:
     return [folder / f"{safe_filename(w.agent, taken)}.xlsx" for w in weeks]
 
 
-def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.DataFrame],
+def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.DataFrame] | None,
                  weeks: list[AgentWeek], jobs: int = 1,
                  progress: Callable[[str], None] | None = None, master: str = "") -> list[Path]:
-    """Write every agent's workbook and the team summary into OUT/<ISO week>/."""
+    """Write every agent's workbook and the team summary into OUT/<ISO week>/ (`summary`
+    None: team_summary(plan), made by the process that writes it)."""
     folder = Path(out_dir) / plan.week
     folder.mkdir(parents=True, exist_ok=True)
     with workbook_lock(folder / f"{SUMMARY_NAME}.xlsx"):
@@ -636,7 +638,7 @@ def write_weekly(plan: WeeklyPlan, out_dir: str | Path, summary: dict[str, pd.Da
 
 # What forked workers write, set just before they are forked: they find it in memory
 # (copy-on-write) instead of being sent every agent's frames through a pipe.
-_FORKED: tuple[list[tuple[Path, WeekInfo, AgentWeek]], WeeklyPlan, dict[str, Any], Path] | None = None
+_FORKED: tuple[list[tuple[Path, WeekInfo, AgentWeek]], WeeklyPlan, dict[str, Any] | None, Path] | None = None
 SUMMARY_ITEM = -1  # the work item that writes 团队汇总
 
 
@@ -650,7 +652,10 @@ def _write_forked(i: int) -> tuple[Path, list]:
     return _write_one((path, info, with_drafts(week, plan))), plan.messages.findings
 
 
-def _write_summary(plan: WeeklyPlan, summary: dict[str, Any], folder: Path) -> Path:
+def _write_summary(plan: WeeklyPlan, summary: dict[str, Any] | None, folder: Path) -> Path:
+    """团队汇总; its counts are made here when not given (in the process that writes it)."""
+    if summary is None:
+        summary = team_summary(plan)
     with _collected_once(), fast_deflate():
         return write_atomic(folder / f"{SUMMARY_NAME}.xlsx", lambda tmp: write_team_summary(tmp, plan, summary))
 
