@@ -321,3 +321,54 @@ def test_plain_templates_render_as_jinja_renders_them(pieces, salute):
         mod.plain_parts = real
     assert fast.render("日常关怀", values, 3) == slow.render("日常关怀", values, 3)
     assert fast.findings == slow.findings
+
+
+_PLAIN = st.lists(st.one_of(_TEXT, _NAMES.map(lambda n: "{{" + n + "}}")), max_size=4).map("".join)
+_TESTS = st.sampled_from(["地点", "称呼", "没有这个变量", " 活动 ", "地点 and 活动", "not 地点", "地点|length"])
+
+
+@st.composite
+def _if_template(draw):
+    """Text, variables and `{% if %}` blocks (some with else, elif, trimming, nesting)."""
+    out = []
+    for _ in range(draw(st.integers(1, 3))):
+        out.append(draw(_PLAIN))
+        test, dash = draw(_TESTS), draw(st.sampled_from(["", "-"]))
+        block = "{%" + dash + " if " + test + " %}" + draw(_PLAIN)
+        if draw(st.booleans()):
+            block += "{% if 称呼 %}" + draw(_PLAIN) + "{% endif %}"
+        tail = draw(st.sampled_from(["", "{% else %}", "{% elif 顾问 %}"]))
+        block += (tail + draw(_PLAIN) if tail else "") + "{% endif " + dash + "%}"
+        out.append(block)
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_if_template(), st.sampled_from(["会所", "", None, 0, "  "]), st.sampled_from(["王先生", ""]))
+def test_templates_with_if_render_as_jinja_renders_them(body, place, salute):
+    """`{% if 变量 %}…{% else %}…{% endif %}` is joined too (the shipped 活动邀请 has one):
+    text and findings as the Jinja2 sandbox gives them, whatever the test and the value."""
+    from xlcrm.core import messages as mod
+    from xlcrm.core.messages import Messages, variables
+
+    values = variables("王小明", "男", "张伟", date(2026, 11, 23), "甲公司") | {
+        "称呼": salute, "地点": place, "活动": "茶会"}
+    fast = Messages({"活动邀请": body})
+    real = mod.plain_parts
+    try:
+        mod.plain_parts = lambda env, source: None
+        slow = Messages({"活动邀请": body})
+    finally:
+        mod.plain_parts = real
+    assert fast.render("活动邀请", values, 1) == slow.render("活动邀请", values, 1)
+    assert fast.findings == slow.findings
+
+
+def test_the_shipped_invitation_is_joined_not_rendered():
+    from xlcrm.core import messages as mod
+    from xlcrm.core.messages import Messages
+
+    m = Messages()
+    template = m._compiled["活动邀请"][0]
+    assert mod.plain_parts(mod._DEFAULT_ENV, mod.DEFAULT_TEMPLATES["活动邀请"]) is not None
+    assert id(template) in m._plain

@@ -247,9 +247,10 @@ _ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
 _DEFAULT_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)  # shipped texts only
 
 
-def plain_parts(env, source: str) -> tuple[tuple[bool, str], ...] | None:
-    """A template made only of text and `{{ 变量 }}` as (is variable, text or name) parts,
-    in the order Jinja2 would output them; None for anything else (filters, tags, …).
+def plain_parts(env, source: str) -> tuple | None:
+    """A template made only of text, `{{ 变量 }}` and `{% if 变量 %}…{% else %}…{% endif %}`
+    as parts in the order Jinja2 would output them: (False, text), (True, name) or
+    (name, parts if true, parts if false); None for anything else (filters, loops, …).
 
     Such a template renders by joining strings, 20 times faster than through Jinja2
     (a week of 100,000 clients renders ~170,000 drafts); nothing in it can run code.
@@ -258,32 +259,49 @@ def plain_parts(env, source: str) -> tuple[tuple[bool, str], ...] | None:
         tree = env.parse(source)
     except TemplateError:
         return None
-    parts: list[tuple[bool, str]] = []
-    for node in tree.body:
-        if not isinstance(node, nodes.Output):
-            return None
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                parts.append((False, child.data))
-            elif isinstance(child, nodes.Name) and child.ctx == "load":
-                parts.append((True, child.name))
-            else:
+    return _plain_nodes(tree.body)
+
+
+def _plain_nodes(body: list) -> tuple | None:
+    parts: list[tuple] = []
+    for node in body:
+        if isinstance(node, nodes.Output):
+            for child in node.nodes:
+                if isinstance(child, nodes.TemplateData):
+                    parts.append((False, child.data))
+                elif isinstance(child, nodes.Name) and child.ctx == "load":
+                    parts.append((True, child.name))
+                else:
+                    return None
+        elif (isinstance(node, nodes.If) and isinstance(node.test, nodes.Name) and node.test.ctx == "load"
+              and not node.elif_):
+            then, otherwise = _plain_nodes(node.body), _plain_nodes(node.else_)
+            if then is None or otherwise is None:
                 return None
+            parts.append((node.test.name, then, otherwise))
+        else:
+            return None
     return tuple(parts)
 
 
-def _join(parts: tuple[tuple[bool, str], ...], variables: dict[str, object]) -> str | None:
+def _join(parts: tuple, variables: dict[str, object], out: list[str] | None = None) -> str | None:
     """`parts` with the variables filled in; None when one is missing (Jinja2 says why)."""
-    out = []
-    for is_name, text in parts:
-        if not is_name:
-            out.append(text)
-        elif text in variables:
-            value = variables[text]
+    top = out is None
+    out = [] if out is None else out
+    for part in parts:
+        if part[0] is False:
+            out.append(part[1])
+        elif part[0] is True:
+            if part[1] not in variables:
+                return None
+            value = variables[part[1]]
             out.append(value if value.__class__ is str else str(value))
-        else:
-            return None
-    return "".join(out)
+        else:  # {% if name %}: Python's truth of the value, as Jinja2 tests it
+            if part[0] not in variables:
+                return None
+            if _join(part[1] if variables[part[0]] else part[2], variables, out) is None:
+                return None
+    return "".join(out) if top else ""
 
 
 def salutation(name: str | None, gender: str | None) -> str:
