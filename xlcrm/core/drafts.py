@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 
+import numpy as np
 import pandas as pd
 
 from . import vocab
@@ -26,7 +27,10 @@ def _values(column: pd.Series) -> list:
     """A column as a list, without pandas' per-element iteration (Arrow strings, datetimes);
     a blank is None (NaT for a date): the loop below tells only strings from the rest."""
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        return column.tolist()
+        # Each distinct day made a Timestamp once (a week's drafts fall on a few dozen
+        # days; tolist() made 340,000 of them: 0.5 s); code -1, a blank, takes the NaT.
+        codes, days = pd.factorize(column)
+        return np.array([*days, pd.NaT], dtype=object)[codes].tolist()
     return column.to_numpy(dtype=object, na_value=None).tolist()
 
 

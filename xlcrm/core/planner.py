@@ -27,7 +27,6 @@ from .loop import JOIN_SEP, with_task_ids
 from .records import Finding
 from .rules import Rules
 
-_CLASS_ORDER = {c: i for i, c in enumerate(vocab.CLASSES)}
 _JOIN = "；"
 TALK, MESSAGE = "talk", "message"
 # Columns joined (unique values, in priority order) when rows merge.
@@ -56,9 +55,19 @@ def priority_key(tasks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "_promise": (tasks["kind"] != vocab.PROMISE).astype(int),
         "_rank": tasks["rank"].astype(int),
-        "_class": tasks["client_class"].map(_CLASS_ORDER).fillna(len(_CLASS_ORDER)).astype(int),
+        # Positions in CLASSES (-1 for a blank or unknown class): a dict map over Arrow strings
+        # cost ~35 ms a call on 300,000 tasks.
+        "_class": _class_order(tasks["client_class"]),
         "_urgency": -pd.to_numeric(urgency, errors="coerce").fillna(0.0),
     }, index=tasks.index)
+
+
+_CLASSES = pd.Index(list(vocab.CLASSES), dtype=object)
+
+
+def _class_order(client_class: pd.Series) -> np.ndarray:
+    codes = _CLASSES.get_indexer(client_class.to_numpy(dtype=object))
+    return np.where(codes < 0, len(vocab.CLASSES), codes)
 
 
 def plan(tasks: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timestamp,
@@ -87,14 +96,15 @@ def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:
     """One row per (agent, client, day, contact kind); a visit absorbs a call, texts joined."""
     if tasks.empty:
         return tasks
-    tasks = tasks.assign(**priority_key(tasks)).sort_values(["_promise", "_rank", "_class", "_urgency"],
-                                                             kind="stable")
-    tasks = tasks.drop(columns=["_promise", "_rank", "_class", "_urgency"])
+    # The priority order and the duplicates found on the key columns alone, then the rows
+    # taken once in that order (sorting the whole frame, then splitting it, took it twice).
     keys = ["agent", "client_id", "date", "_contact"] + (["_who"] if "_who" in tasks else [])
-    dup = tasks.duplicated(keys, keep=False)
+    order = priority_key(tasks).reset_index(drop=True).sort_values(
+        ["_promise", "_rank", "_class", "_urgency"], kind="stable").index.to_numpy()
+    dup = tasks[keys].take(order).duplicated(keys, keep=False).to_numpy()
     if not dup.any():
-        return tasks
-    single, multi = tasks[~dup], tasks[dup]
+        return tasks.take(order)
+    single, multi = tasks.take(order[~dup]), tasks.take(order[dup])
     # The merged row's 任务编号 lists each task's own number (made from that task's kind,
     # due date and ref, not from the joined row's earliest due date), the top task's first,
     # so a tick on it closes all of them on the next refresh.

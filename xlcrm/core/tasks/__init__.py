@@ -92,13 +92,14 @@ def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
         return Plan(empty, empty, findings)
     tasks = pd.concat(frames, ignore_index=True)
     tasks["due"] = pd.to_datetime(tasks["due"]).dt.normalize()
-    tasks = tasks[tasks["due"] <= ctx.end]
     info = ctx.clients
-    keep = tasks["keep"].fillna(False).astype(bool) if "keep" in tasks else pd.Series(False, index=tasks.index)
+    keep = tasks["keep"].fillna(False).astype(bool).to_numpy() if "keep" in tasks else False
+    # One hash lookup of the clients for every column, and one filter: each pass over
+    # this frame (300,000 rows, 20 string columns) costs about 0.1 s on 100,000 clients.
     at = info.index.get_indexer(tasks["client_id"].to_numpy())
     active = _take(info["active"].to_numpy(), at, False).astype(bool)
-    tasks = tasks[keep.to_numpy() | active]
-    at = info.index.get_indexer(tasks["client_id"].to_numpy())  # one hash lookup for all columns
+    wanted = (tasks["due"] <= ctx.end).to_numpy() & (keep | active)
+    tasks, at = tasks[wanted], at[wanted]
     for col in ("name", "phone", "agent", "client_class"):
         # Referral tasks bring their own name, phone and agent (the referred person's).
         values = info[col].to_numpy()
