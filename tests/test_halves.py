@@ -224,3 +224,67 @@ def test_any_chunking_of_the_stream_cuts_the_same(tmp_path, monkeypatch, chunk):
     cut, whole, joined = load_cut_and_whole(path, monkeypatch)
     assert_same(cut, whole)
     assert joined
+
+
+def test_a_middle_after_sheet_data_gives_up_the_cut_early(tmp_path, monkeypatch):
+    """A sheet whose XML is mostly other things after its rows (a big extLst): the middle
+    falls after </sheetData>, so nothing is cut, and the tail is not held and searched
+    again chunk after chunk (it was, quadratically, in review)."""
+    import os
+
+    from xlcrm.io import guard
+
+    base = make_workbook(tmp_path / "ok.xlsx", clients=[client("K1")], contacts=contacts(300))
+    tail = (b'<extLst><ext uri="{X}" xmlns:q="urn:q">'
+            + b"".join(b'<q:i a="%s"/>' % os.urandom(8).hex().encode() for _ in range(20000)) + b"</ext></extLst>")
+    path = _edited(base, tmp_path / "tail.xlsx", _contacts_part(base),
+                   lambda data: data.replace(b"</worksheet>", tail + b"</worksheet>"))
+    held: list[int] = []
+    real = halves.Halves.__call__
+
+    def spy(self, chunk, max_row, max_col):
+        real(self, chunk, max_row, max_col)
+        held.append(len(self.pending))
+
+    monkeypatch.setattr(halves.Halves, "__call__", spy)
+    monkeypatch.setattr(guard, "CHUNK", 4096)
+    cut, whole, joined = load_cut_and_whole(path, monkeypatch)
+    assert_same(cut, whole)
+    assert not joined
+    assert held and max(held) < 64 << 10
+
+
+def test_fast_deflate_blocks_overlapping_in_threads_leave_zipfile_as_it_was():
+    """Two threads' blocks overlap (A enters, B enters, A leaves, B leaves): ISA-L stays
+    in use until the last one leaves, then zipfile's own compressor is back."""
+    import threading
+
+    from xlcrm.io.package import fast_deflate
+
+    real = zipfile._get_compressor
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    during: list[bool] = []
+
+    def a():
+        with fast_deflate():
+            a_in.set()
+            b_in.wait()
+        a_out.set()
+
+    def b():
+        a_in.wait()
+        with fast_deflate():
+            b_in.set()
+            a_out.wait()
+            during.append(zipfile._get_compressor is not real)
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert during == [True]
+        assert zipfile._get_compressor is real
+    finally:
+        zipfile._get_compressor = real

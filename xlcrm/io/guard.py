@@ -47,8 +47,8 @@ except ImportError:  # pragma: no cover - a platform without its wheel
 
 # What reading a damaged part raises (zipfile, zlib, a file cut short).
 DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError)
-_LOCAL = struct.Struct("<4s22xHH")
-Sink = Callable[[bytes, int, int], None]  # a checked chunk, the max row and column so far  # local file header: signature … name length, extra length
+_LOCAL = struct.Struct("<4s22xHH")  # local file header: signature … name length, extra length
+Sink = Callable[[bytes, int, int], None]  # a checked chunk, the max row and column so far
 
 
 def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -186,8 +186,15 @@ def is_worksheet(name: str) -> bool:
     return name.startswith("xl/worksheets/") and name.endswith(".xml")
 
 
+def within_limits(rows: int, cols: int) -> bool:
+    """Cells up to (rows, cols) are inside Excel's grid and span few enough cells to read."""
+    return rows <= 1_048_576 and cols <= 16_384 and rows * cols <= MAX_CELLS
+
+
 def check_extent(path: Path, part: str, rows: int, cols: int) -> None:
     """WorkbookError when a sheet's cells reach beyond Excel's grid or span too many cells."""
+    if within_limits(rows, cols):
+        return
     if rows > 1_048_576 or cols > 16_384:
         raise WorkbookError(f"{path}: 工作表 {part} 有单元格超出 Excel 的表格范围"
                             f"(第 {rows:,} 行 / 第 {cols:,} 列),文件已损坏")

@@ -30,15 +30,18 @@ from typing import Any
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from .guard import MAX_CELLS
+from .guard import within_limits
 from .package import Packed, _fast_deflate, copy_package
 from .schema import Sheet
 
 CUT_MIN = 64 << 20  # bytes of sheet XML from which a sheet is read in halves
 _HEAD_LIMIT = 8 << 20  # the sheet's head and header row must come within this
 _CARRY = 8192  # bytes kept back so that a row tag is never cut between two chunks
-_SHEET_DATA = re.compile(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>")
-_ROOT = re.compile(rb"<((?:[\w.-]+:)?worksheet)\b")
+# Sheets written with a namespace prefix (<x:sheetData>) are not cut (the loader reads them whole).
+_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*?(/?)>")
+_ROW_TAG = re.compile(rb"<row[\s>/]")
+_END = b"</sheetData"
+_CLOSING = b"</sheetData></worksheet>"
 _CELL_ROW = re.compile(r"^[A-Z]{1,3}(\d+)$")
 EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -82,8 +85,9 @@ class Halves:
         self.pending = b""
         self.head: bytes | None = None  # the sheet's XML up to and including <sheetData …>
         self.header: bytes | None = None  # the header row's element
-        self.row_tag: re.Pattern[bytes] | None = None
-        self.closing = b""  # what ends the first half: </sheetData></worksheet>
+        number = str(header_row).encode()
+        self.header_element = re.compile(rb'<row\b[^>]*?\sr="' + number + rb'"[^>]*>.*?</row>', re.S)
+        self.cell_ref = re.compile(rb'(<c\b[^>]*?\sr="[A-Z]{1,3})' + number + rb'"')
         self.piece: _Piece | None = _Piece()
         self.first_done = False
 
@@ -102,6 +106,9 @@ class Halves:
             return
         if self.seen > self.mid:
             self._cut(max_row, max_col)
+            return
+        if _END in self.pending:  # sheetData ends before the middle: nothing to cut
+            self._fail()
             return
         keep = min(len(self.pending), _CARRY)
         self.piece.add(self.pending[:len(self.pending) - keep])
@@ -124,20 +131,10 @@ class Halves:
             if len(self.pending) > _HEAD_LIMIT:
                 self._fail()
             return False
-        root = _ROOT.search(self.pending, 0, m.start())
-        if m.group(2) or root is None:  # an empty sheet, or not a worksheet as expected
+        if m.group(1) or b"<worksheet" not in self.pending[:m.start()]:  # empty, or not as expected
             self._fail()
             return False
-        prefix = m.group(1)
         self.head = self.pending[:m.end()]
-        self.row_tag = re.compile(rb"<" + re.escape(prefix) + rb"row[\s>/]")
-        self.end_tag = rb"</" + prefix + rb"sheetData"
-        self.closing = b"</" + prefix + b"sheetData></" + root.group(1) + b">"
-        self.header_element = re.compile(
-            rb"<" + re.escape(prefix) + rb"row\b[^>]*?\sr=\"" + str(self.header_row).encode()
-            + rb"\"[^>]*>.*?</" + re.escape(prefix) + rb"row>", re.S)
-        self.cell_ref = re.compile(rb"(<" + re.escape(prefix) + rb"c\b[^>]*?\sr=\"[A-Z]{1,3})"
-                                   + str(self.header_row).encode() + rb"\"")
         self.piece.add(self.head)
         self.pending = self.pending[m.end():]
         return True
@@ -145,7 +142,7 @@ class Halves:
     def _find_header(self) -> bool:
         m = self.header_element.search(self.pending)
         if m is None:
-            if len(self.pending) > _HEAD_LIMIT or self.end_tag in self.pending:
+            if len(self.pending) > _HEAD_LIMIT or _END in self.pending:
                 self._fail()
             return False
         self.header = m.group(0)
@@ -154,9 +151,9 @@ class Halves:
     def _cut(self, max_row: int, max_col: int) -> None:
         """Cut at the first row tag past the middle; hand the first half over."""
         start = max(0, len(self.pending) - (self.seen - self.mid))
-        m = self.row_tag.search(self.pending, start)
+        m = _ROW_TAG.search(self.pending, start)
         if m is None:
-            if self.end_tag in self.pending[start:]:
+            if _END in self.pending:
                 self._fail()  # the middle falls after sheetData: a sheet of mostly other XML
             return  # the next chunk brings it (a tag is never cut: _CARRY is kept back)
         at = m.start()
@@ -164,15 +161,14 @@ class Halves:
         if tag is None and len(self.pending) - at < 4096:
             return  # the tag goes on in the next chunk
         number = re.search(rb'\sr="(\d+)"', tag.group(0)) if tag else None
-        if (number is None or self.end_tag in self.pending[start:at]
-                or max_row > 1_048_576 or max_col > 16_384 or max_row * max_col > MAX_CELLS):
+        if number is None or _END in self.pending[start:at] or not within_limits(max_row, max_col):
             self._fail()  # rows without numbers, or cells the guard is about to refuse
             return
         self.cut_row = int(number.group(1))
         if self.cut_row <= self.header_row + 1:
             self._fail()
             return
-        self.piece.add(self.pending[:at] + self.closing)
+        self.piece.add(self.pending[:at] + _CLOSING)
         first = self.piece.done()
         above = str(self.cut_row - 1).encode()
         header = re.sub(rb'(^<[^>]*?\sr=")\d+"', rb"\g<1>" + above + b'"', self.header, count=1)

@@ -2,9 +2,10 @@
 
 Sheets are read through fastexcel (Arrow, io/arrow_read) in parallel threads, each one
 checked by the package guard first; the biggest sheet is read in two halves at once
-(io/halves); python-calamine reads whatever the fast path declines. Every frame has its columns under the schema's English keys plus `_row`, the
-Excel row the record came from, so every finding can say `跟进记录!B17`. Headers are
-accepted in Chinese or English; columns the schema doesn't know are left alone.
+(io/halves); python-calamine reads whatever the fast path declines. Every frame has its
+columns under the schema's English keys plus `_row`, the Excel row the record came
+from, so every finding can say `跟进记录!B17`. Headers are accepted in Chinese or
+English; columns the schema doesn't know are left alone.
 
     book, findings = load("workbook/sample.xlsx")
     book.clients["class_override"]
@@ -414,7 +415,8 @@ def _fast_sheets(path: Path):
     """Check and read the sheets in parallel threads (fastexcel releases the GIL).
 
     The package's small parts are checked first, then each worksheet is checked by the
-    thread that reads it, just before reading it: no reader ever opens an unchecked part
+    thread that reads it, just before reading it (only a regex looks at its first 4 MB
+    for the header row before that): no reader ever opens an unchecked part
     (a sheet whose cells span too far would abort the process), and the big 跟进记录
     sheet is read while the others are checked and read. (names, odd cells by part,
     parts, reads by sheet name), or None for the sequential path.

@@ -25,6 +25,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -434,31 +435,45 @@ except ImportError:  # pragma: no cover - a platform without its wheel
     _fast_deflate = zlib
 
 
+_FAST_DEFLATE = threading.Lock()
+_fast_deflating = 0  # blocks open (threads may overlap): zipfile is patched while any is
+
+
 @contextmanager
 def fast_deflate() -> Iterator[None]:
     """Zip parts written meanwhile by zipfile (xlsxwriter's packages) are deflated by ISA-L
     at level 1: about ten times zlib's default level, files about a quarter larger.
 
-    zipfile offers no public way to choose its compressor, so its factory is swapped for
-    the time of the block; on a Python whose zipfile lacks it, or without ISA-L, nothing
-    changes (the files are the same, only slower to write). Not for threads writing zips
-    at the same time: the weekly writer calls it in each process that writes a workbook.
+    zipfile offers no public way to choose its compressor, so its factory is swapped while
+    any such block is open (in any thread; the last one out puts zipfile's own back). On a
+    Python whose zipfile lacks it, or without ISA-L, nothing changes (the same files,
+    only slower to write).
     """
-    make = getattr(zipfile, "_get_compressor", None)
-    if make is None or _fast_deflate is zlib:
+    global _fast_deflating, _zip_compressor
+    if not hasattr(zipfile, "_get_compressor") or _fast_deflate is zlib:
         yield
         return
-
-    def compressor(compress_type, *args, **kwargs):
-        if compress_type == zipfile.ZIP_DEFLATED:
-            return _fast_deflate.compressobj(1, _fast_deflate.DEFLATED, -15)
-        return make(compress_type, *args, **kwargs)
-
-    zipfile._get_compressor = compressor
+    with _FAST_DEFLATE:
+        if _fast_deflating == 0:
+            _zip_compressor = zipfile._get_compressor
+            zipfile._get_compressor = _fast_compressor
+        _fast_deflating += 1
     try:
         yield
     finally:
-        zipfile._get_compressor = make
+        with _FAST_DEFLATE:
+            _fast_deflating -= 1
+            if _fast_deflating == 0:
+                zipfile._get_compressor = _zip_compressor
+
+
+_zip_compressor = getattr(zipfile, "_get_compressor", None)
+
+
+def _fast_compressor(compress_type, *args, **kwargs):
+    if compress_type == zipfile.ZIP_DEFLATED:
+        return _fast_deflate.compressobj(1, _fast_deflate.DEFLATED, -15)
+    return _zip_compressor(compress_type, *args, **kwargs)
 
 
 @dataclass(frozen=True)
