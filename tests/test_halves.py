@@ -120,6 +120,12 @@ def test_shared_strings_as_excel_saves_them(tmp_path, monkeypatch):
     assert joined and len(cut[0].contacts) == 300
     assert [f.field for f in cut[1] if f.code == "column-missing"] == ["channel"]
     assert cut[0].contacts["client_id"].cat.categories.tolist() == [f"K{i}" for i in range(1, 8)]
+    # A strings table past STRINGS_MAX (each half's reader would parse it again): read whole.
+    monkeypatch.setattr(halves, "STRINGS_MAX", 10)
+    joined.clear()
+    cut, whole, joined = load_cut_and_whole(path, monkeypatch)
+    assert_same(cut, whole)
+    assert not joined
 
 
 def _edited(src, out, part_of, edit):

@@ -35,6 +35,9 @@ from .package import Packed, _fast_deflate, copy_package
 from .schema import Sheet
 
 CUT_MIN = 64 << 20  # bytes of sheet XML from which a sheet is read in halves
+# Each half's reader parses the shared strings again: a workbook saved by Excel with a big
+# strings table (a million typed notes) is read whole rather than hold it twice more.
+STRINGS_MAX = 16 << 20
 _HEAD_LIMIT = 8 << 20  # the sheet's head and header row must come within this
 _CARRY = 8192  # bytes kept back so that a row tag is never cut between two chunks
 # Sheets written with a namespace prefix (<x:sheetData>) are not cut (the loader reads them whole).

@@ -430,7 +430,7 @@ def _fast_sheets(path: Path):
         odd_cells_of,
         scan_part,
     )
-    from .halves import CUT_MIN, Halves, joined, workbook_with
+    from .halves import CUT_MIN, STRINGS_MAX, Halves, joined, workbook_with
     from .package import sheet_parts
 
     try:
@@ -534,7 +534,8 @@ def _fast_sheets(path: Path):
     # The biggest sheet, when it is big enough, is cut in two as it is checked (io/halves):
     # its first half is read by a thread of its own from the moment the check hands it
     # over (not queued behind the other sheets), the second by the thread that checked it.
-    cut = big if big in wanted and infos[big].file_size >= CUT_MIN else None
+    strings = sum(i.file_size for p, i in infos.items() if p.lower().endswith("sharedstrings.xml"))
+    cut = big if big in wanted and infos[big].file_size >= CUT_MIN and strings <= STRINGS_MAX else None
     worksheets = [p for p in infos if is_worksheet(p)]
     odd_by_part: dict[str, dict[str, str]] = {}
     reads = {}
