@@ -307,19 +307,25 @@ def test_plain_templates_render_as_jinja_renders_them(pieces, salute):
     """A template of text and {{变量}} only is rendered by joining strings; whatever the
     text (line breaks, braces, a missing or filtered variable, a syntax error), the result
     and the findings are what the Jinja2 sandbox gives."""
-    from xlcrm.core import messages as mod
-    from xlcrm.core.messages import Messages, variables
+    from xlcrm.core.messages import variables
 
-    body = "".join(pieces)
     values = variables("王小明", "男", "张伟", date(2026, 11, 23), "甲公司") | {"称呼": salute}
-    fast = Messages({"日常关怀": body})
+    _assert_joined_as_rendered("日常关怀", "".join(pieces), values, 3)
+
+
+def _assert_joined_as_rendered(kind: str, body: str, values: dict, pick: int) -> None:
+    """The template rendered by joining strings and by the Jinja2 sandbox: same text, same findings."""
+    from xlcrm.core import messages as mod
+    from xlcrm.core.messages import Messages
+
+    fast = Messages({kind: body})
     real = mod.plain_parts
     try:
         mod.plain_parts = lambda env, source: None
-        slow = Messages({"日常关怀": body})
+        slow = Messages({kind: body})
     finally:
         mod.plain_parts = real
-    assert fast.render("日常关怀", values, 3) == slow.render("日常关怀", values, 3)
+    assert fast.render(kind, values, pick) == slow.render(kind, values, pick)
     assert fast.findings == slow.findings
 
 
@@ -348,20 +354,11 @@ def _if_template(draw):
 def test_templates_with_if_render_as_jinja_renders_them(body, place, salute):
     """`{% if 变量 %}…{% else %}…{% endif %}` is joined too (the shipped 活动邀请 has one):
     text and findings as the Jinja2 sandbox gives them, whatever the test and the value."""
-    from xlcrm.core import messages as mod
-    from xlcrm.core.messages import Messages, variables
+    from xlcrm.core.messages import variables
 
     values = variables("王小明", "男", "张伟", date(2026, 11, 23), "甲公司") | {
         "称呼": salute, "地点": place, "活动": "茶会"}
-    fast = Messages({"活动邀请": body})
-    real = mod.plain_parts
-    try:
-        mod.plain_parts = lambda env, source: None
-        slow = Messages({"活动邀请": body})
-    finally:
-        mod.plain_parts = real
-    assert fast.render("活动邀请", values, 1) == slow.render("活动邀请", values, 1)
-    assert fast.findings == slow.findings
+    _assert_joined_as_rendered("活动邀请", body, values, 1)
 
 
 def test_the_shipped_invitation_is_joined_not_rendered():

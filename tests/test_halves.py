@@ -22,20 +22,12 @@ from xlcrm.io.errors import WorkbookError
 from xlcrm.io.template import write_workbook
 
 from .conftest import client, make_workbook
-from .test_loader_arrow import assert_same
+from .test_loader_arrow import assert_same, cell, spy_on
 
 
 def load_cut_and_whole(path, monkeypatch):
-    joined: list[int] = []
-    real = halves.joined
-
-    def spy(sheet, first, second, cut_row):
-        out = real(sheet, first, second, cut_row)
-        if out is not None:
-            joined.append(cut_row)
-        return out
-
-    monkeypatch.setattr(halves, "joined", spy)
+    joined = spy_on(monkeypatch, halves, "joined", halves.joined, [],
+                    lambda sheet, first, second, cut_row: cut_row)
     monkeypatch.setattr(loader, "THREADS", 2)
     monkeypatch.setattr(loader, "BIG_SHEET", 0)
     monkeypatch.setattr(halves, "CUT_MIN", 0)
@@ -197,16 +189,6 @@ def test_a_far_cell_in_the_first_half_is_never_handed_to_a_reader(tmp_path, monk
     with pytest.raises(WorkbookError, match="太大|超出"):
         loader.load(path)
     assert handed and not any(handed)
-
-
-cell = st.one_of(
-    st.none(), st.just(""), st.just("  "), st.text(max_size=6),
-    st.sampled_from(["2024/3/5", "3月15日", "2024-13-01", "K1", "张伟", "电话", "意向", "是", "true", "45000"]),
-    st.integers(-5, 2_900_000), st.floats(-1e6, 2_900_000, allow_nan=False, width=32),
-    st.booleans(), st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2100, 1, 1)).map(
-        lambda d: d.replace(microsecond=0, second=0)),
-    st.dates(min_value=date(1900, 3, 1), max_value=date(2100, 1, 1)),
-)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -21,17 +21,22 @@ from xlcrm.io.template import write_workbook
 from .conftest import client, make_workbook
 
 
-def load_both(path, monkeypatch):
-    used: list[str] = []
-    real = arrow_read.read_sheet_arrow
+def spy_on(monkeypatch, owner, name: str, real, seen: list, what) -> list:
+    """owner.name becomes `real` that also appends what(*args) whenever it returns a result."""
 
-    def spy(reader, name, sheet, first_row):
-        out = real(reader, name, sheet, first_row)
+    def spy(*args):
+        out = real(*args)
         if out is not None:
-            used.append(sheet.key)
+            seen.append(what(*args))
         return out
 
-    monkeypatch.setattr(loader, "read_sheet_arrow", spy)
+    monkeypatch.setattr(owner, name, spy)
+    return seen
+
+
+def load_both(path, monkeypatch):
+    used = spy_on(monkeypatch, loader, "read_sheet_arrow", arrow_read.read_sheet_arrow, [],
+                  lambda reader, name, sheet, first_row: sheet.key)
     monkeypatch.setattr(loader, "FAST", True)
     fast = loader.load(path)
     monkeypatch.setattr(loader, "FAST", False)
