@@ -38,13 +38,16 @@ def holidays(ctx: Context) -> pd.DataFrame:
     parts = []
     order = None
     for name, first in ctx.cal.holiday_starts(ctx.rules["holidays"], ctx.today.date(), horizon.date()):
+        eve = pd.Timestamp(first) - DAY
+        visit_days = [pd.Timestamp(d) for d in ctx.cal.working_days_before(first, n_days)]
+        call_day = pd.Timestamp(ctx.cal.on_or_before(eve.date()))
+        if min([*visit_days, call_day, eve]) > ctx.end:
+            continue  # every task of this holiday falls after the window (a past slot never does)
         if order is None:  # each agent's clients in turn (only when a holiday is near)
             order = cl.sort_values(["agent"]).groupby("agent", sort=False, dropna=False).cumcount()
-        eve = pd.Timestamp(first) - DAY
         visited, greeted = covered(ctx, pd.Timestamp(first))
         cl_left = cl[~cl.index.isin(greeted)]
         a = cl[(cl["client_class"] == "A") & ~cl.index.isin(visited)]
-        visit_days = [pd.Timestamp(d) for d in ctx.cal.working_days_before(first, n_days)]
         slot = order.reindex(a.index) % len(visit_days)
         when = [visit_days[i] for i in slot]
         # A slot already past is re-planned on a working day still left before the holiday.
@@ -56,7 +59,6 @@ def holidays(ctx: Context) -> pd.DataFrame:
                                 f"{name}节前带礼品拜访", vocab.VISIT,
                                 f"节假日全覆盖: A类{name}前{n_days}个工作日内拜访", holiday=name))
         b = cl_left[cl_left["client_class"] == "B"]
-        call_day = pd.Timestamp(ctx.cal.on_or_before(eve.date()))
         parts.append(task_frame(b.index, call_day, vocab.HOLIDAY_WISH, f"{name}问候电话", vocab.PHONE,
                                 f"节假日全覆盖: B类{name}前电话问候", holiday=name))
         cd = cl_left[cl_left["client_class"].isin(["C", "D"])]
