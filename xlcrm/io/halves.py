@@ -31,7 +31,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from .guard import within_limits
-from .package import Packed, _fast_deflate, copy_package
+from .package import Deflater, Packed, copy_package
 from .schema import Sheet
 
 CUT_MIN = 64 << 20  # bytes of sheet XML from which a sheet is read in halves
@@ -49,25 +49,6 @@ _CELL_ROW = re.compile(r"^[A-Z]{1,3}(\d+)$")
 EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                b"<sheetData/></worksheet>")
-
-
-class _Piece:
-    """One half's sheet XML, deflated as it comes."""
-
-    def __init__(self) -> None:
-        self.packer = _fast_deflate.compressobj(1, _fast_deflate.DEFLATED, -15)
-        self.out: list[bytes] = []
-        self.crc = self.size = 0
-
-    def add(self, data: bytes) -> None:
-        if data:
-            self.out.append(self.packer.compress(data))
-            self.crc = _fast_deflate.crc32(data, self.crc)
-            self.size += len(data)
-
-    def done(self) -> Packed:
-        self.out.append(self.packer.flush())
-        return Packed(b"".join(self.out), self.crc, self.size)
 
 
 class Halves:
@@ -91,7 +72,7 @@ class Halves:
         number = str(header_row).encode()
         self.header_element = re.compile(rb'<row\b[^>]*?\sr="' + number + rb'"[^>]*>.*?</row>', re.S)
         self.cell_ref = re.compile(rb'(<c\b[^>]*?\sr="[A-Z]{1,3})' + number + rb'"')
-        self.piece: _Piece | None = _Piece()
+        self.piece: Deflater | None = Deflater()
         self.first_done = False
 
     def __call__(self, chunk: bytes, max_row: int, max_col: int) -> None:
@@ -176,7 +157,7 @@ class Halves:
         above = str(self.cut_row - 1).encode()
         header = re.sub(rb'(^<[^>]*?\sr=")\d+"', rb"\g<1>" + above + b'"', self.header, count=1)
         header = self.cell_ref.sub(rb"\g<1>" + above + b'"', header)
-        self.piece = _Piece()
+        self.piece = Deflater()
         self.piece.add(self.head + header)
         self.pending = self.pending[at:]
         self.first_done = True

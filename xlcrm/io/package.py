@@ -485,6 +485,27 @@ class Packed:
     size: int
 
 
+class Deflater:
+    """A part's content deflated (raw stream) as it is added, with its CRC-32 and size.
+    Level 1 is ISA-L's (4x zlib's speed, about the same size); other levels are zlib's."""
+
+    def __init__(self, level: int = 1) -> None:
+        self.lib = _fast_deflate if level <= 1 else zlib
+        self.packer = self.lib.compressobj(level, self.lib.DEFLATED, -15)
+        self.out: list[bytes] = []
+        self.crc = self.size = 0
+
+    def add(self, data: bytes) -> None:
+        if data:
+            self.out.append(self.packer.compress(data))
+            self.crc = self.lib.crc32(data, self.crc)
+            self.size += len(data)
+
+    def done(self) -> Packed:
+        self.out.append(self.packer.flush())
+        return Packed(b"".join(self.out), self.crc, self.size)
+
+
 def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path | BinaryIO,
                  replaced: dict[str, Any], level: int = 6) -> None:
     """Write `src` to `dst_path` with some parts replaced; the others are copied raw.
@@ -515,23 +536,15 @@ def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path | BinaryIO
         for info in infos:
             name = info.filename.encode("utf-8")
             flags = (info.flag_bits & ~0x08) | (0x800 if not info.filename.isascii() else 0)
-            if isinstance(replaced.get(info.filename), Packed):
+            if info.filename in replaced:
                 packed = replaced[info.filename]
+                if not isinstance(packed, Packed):
+                    # An iterable of chunks (io.bulk) is compressed as it comes, never held whole.
+                    deflater = Deflater(level)
+                    for chunk in [packed] if isinstance(packed, bytes) else packed:
+                        deflater.add(chunk)
+                    packed = deflater.done()
                 data, crc, size, method = packed.data, packed.crc, packed.size, zipfile.ZIP_DEFLATED
-            elif info.filename in replaced:
-                content = replaced[info.filename]
-                lib = _fast_deflate if level <= 1 else zlib  # ISA-L level 1: 4x zlib's speed, same size
-                packer = lib.compressobj(level, lib.DEFLATED, -15)
-                if isinstance(content, bytes):
-                    data = packer.compress(content) + packer.flush()
-                    crc, size = lib.crc32(content), len(content)
-                else:  # an iterable of chunks (io.bulk): compressed as they come, never held whole
-                    packed, crc, size = [], 0, 0
-                    for chunk in content:
-                        packed.append(packer.compress(chunk))
-                        crc, size = lib.crc32(chunk, crc), size + len(chunk)
-                    data = b"".join(packed) + packer.flush()
-                method = zipfile.ZIP_DEFLATED
             else:
                 raw.seek(info.header_offset)
                 header = raw.read(30)
