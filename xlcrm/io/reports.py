@@ -10,6 +10,7 @@ landscape, header rows repeated, fit to width) as well as for screen.
 from __future__ import annotations
 
 import gc
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,8 +36,9 @@ from ..core.weekly import (
     team_summary,
     with_drafts,
 )
-from . import schema
+from . import plainrows, schema
 from .package import fast_deflate, remove_stale_temps, workbook_lock, write_atomic
+from .plainrows import PlainRowsSheet
 from .schema import LINE_HEIGHT, wrapped_lines
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
 
@@ -67,7 +69,9 @@ class Sheet:
     """A worksheet written top to bottom: title row, header row, data, print setup."""
 
     def __init__(self, book: Book, name: str, title: str, headers: Sequence[tuple[str, float]]):
-        self.book, self.ws = book, book.wb.add_worksheet(name)
+        self.book, self.ws = book, book.wb.add_worksheet(name, PlainRowsSheet if book.plain else None)
+        # Data rows are kept as plain cells (io.plainrows) where that is possible.
+        self.plain = self.ws if isinstance(self.ws, PlainRowsSheet) else None
         self.width = len(headers)
         self.widths = [w for _h, w in headers]
         self.headers = [h for h, _w in headers]
@@ -106,35 +110,55 @@ class Sheet:
 
     def write(self, values: Sequence[Any], fmt=None, formats: Sequence[Any] | None = None) -> None:
         # The innermost loop of every report (millions of cells): one dispatch on the
-        # value's class, no method call per cell beyond xlsxwriter's own.
+        # value's class, no method call per cell beyond storing it.
         book, ws, row = self.book, self.ws, self.row
         kinds, wrapping = book.kinds, book.wrapping
         string, number, blank = self._string, self._number, self._blank
+        plain = self.plain
+        cells: list[tuple[int, int, Any, Any]] | None = None if plain is None else []
         lines = 1
         for j, value in enumerate(values):
             f = fmt if formats is None or formats[j] is None else formats[j]
             kind = kinds.get(value.__class__) or book.kind_of(value)
             if kind is _STRING:
-                string(row, j, cap_text(str(value)), f)
+                text = str(value)
+                if len(text) > _PLAIN_STRING_MAX:
+                    string(row, j, cap_text(text), f)
+                elif cells is not None:
+                    cells.append((j, _PLAIN_STRING, plain.shared_string(text), f))
+                else:
+                    string(row, j, text, f)
                 if f in wrapping and isinstance(value, str):
                     lines = max(lines, wrapped_lines(value, self.widths[j]))
-            elif kind is _BLANK:
-                blank(row, j, None, f)
-            elif kind is _FLOAT:
-                if value != value:
-                    blank(row, j, None, f)
-                else:
-                    number(row, j, float(value), f)
-            elif kind is _DATE:
+                continue
+            if kind is _DATE:
                 # The serial number write_datetime would store (the same XML), once per date.
                 serial = book.serials.get(value)
                 if serial is None:
                     serial = book.serials[value] = book.serial(ws, value)
-                number(row, j, serial, book.dated.get(id(f), book.date))
-            elif kind is _NUMBER:
-                number(row, j, float(value), f)
-            else:  # _BOOL
-                string(row, j, "是" if value else "否", f)
+                value, kind, f = serial, _NUMBER, book.dated.get(id(f), book.date)
+            elif kind is _FLOAT and value != value:
+                kind = _BLANK  # NaN: a missing number
+            elif kind is _BOOL:
+                text = "是" if value else "否"
+                if cells is not None:
+                    cells.append((j, _PLAIN_STRING, plain.shared_string(text), f))
+                else:
+                    string(row, j, text, f)
+                continue
+            if kind is _BLANK:
+                if cells is None:
+                    blank(row, j, None, f)
+                elif f is not None:  # a blank without a format is no cell at all
+                    cells.append((j, _PLAIN_BLANK, None, f))
+            else:
+                value = float(value)
+                if cells is not None and math.isfinite(value):
+                    cells.append((j, _PLAIN_NUMBER, value, f))
+                else:
+                    number(row, j, value, f)
+        if cells:
+            plain.put_row(row, cells)
         if lines > 1:
             # Applications do not agree on growing a row for wrapped text: say how tall it is.
             ws.set_row(row, LINE_HEIGHT * lines)
@@ -154,14 +178,20 @@ def _escape_hf(text: str) -> str:
 
 
 # How Sheet.write writes a value, by its class (Book.kind_of).
+_PLAIN_STRING, _PLAIN_NUMBER, _PLAIN_BLANK = plainrows.STRING, plainrows.NUMBER, plainrows.BLANK
+# Longer strings are capped (cap_text) and go through xlsxwriter.
+_PLAIN_STRING_MAX = plainrows.STRING_MAX
 _BLANK, _FLOAT, _DATE, _BOOL, _NUMBER, _STRING = (object() for _ in range(6))
 
 
 class Book:
     """An xlsxwriter workbook with the formats every weekly sheet uses."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, plain: bool = True):
         self.wb = xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
+        # Charts take their cached values from xlsxwriter's table: a book with charts
+        # keeps every cell there (plain=False).
+        self.plain = plain and plainrows.usable()
         add = self.wb.add_format
         self.title = add({"bold": True, "font_size": 14, "valign": "vcenter"})
         self.header = add(HEADER_STYLE)
@@ -437,7 +467,7 @@ CLIENT_LIST = [("客户编号", 11), ("姓名", 9), ("负责顾问", 10), ("类�
 
 
 def write_team_summary(path: Path, plan: WeeklyPlan, summary: dict[str, Any]) -> Path:
-    book = Book(path)
+    book = Book(path, plain=False)
     book.wb.set_properties({"title": f"团队汇总 {plan.week}", "author": "xlcrm"})
     title = f"团队汇总 · {plan.title}"
     periods = summary["periods"]
