@@ -35,6 +35,15 @@ def _book(path: Path, rows: list[tuple[str, list]], plain: bool) -> Path:
         elif what == "api":  # a row written through xlsxwriter's API, one cell
             s.ws.write_string(s.row, 0, str(values[0]))
             s.row += 1
+        elif what == "api-first":  # an API cell, then a report row over the same row
+            s.ws.write_string(s.row, 1, "先写的格")
+            s.write(values, book.text)
+        elif what == "rewrite":  # a report row written over the row above (a band or a row)
+            s.row = max(s.row - 1, 2)
+            s.write(values[:3], book.overdue)
+        elif what == "rowfmt":  # a row format, then a row whose cells have none
+            s.ws.set_row(s.row, None, book.bold)
+            s.write(values)
         elif what == "bare":
             s.write(values)  # no format: a cell takes the column's format
         else:
@@ -86,6 +95,51 @@ def test_same_bytes_as_xlsxwriter(tmp_path):
     _same_bytes(tmp_path, ROWS * 3)
 
 
+def test_later_writes_win_as_in_the_table(tmp_path):
+    row = [date(2026, 11, 23), "C001", "说明", 3, "备注"]
+    _same_bytes(tmp_path, [("task", row), ("rewrite", ["改", None, 9]), ("band", ["一组"]), ("rewrite", row),
+                           ("api-first", row), ("rowfmt", ["无格式", 1, None, None, "x"]), ("rewrite", row)])
+
+
+def _extra_book(path: Path, plain: bool, extra) -> Path:
+    book = reports.Book(path, plain=plain)
+    s = reports.Sheet(book, "本周计划", "标题", HEADERS)
+    for i in range(20):
+        s.write([f"第{i}行", i, "说明" * (i % 4), float(i) / 3, None], book.text)
+    extra(book, s)
+    book.close()
+    return path
+
+
+def _same_bytes_with(tmp_path: Path, extra) -> None:
+    a = _parts(_extra_book(tmp_path / "plain.xlsx", True, extra))
+    b = _parts(_extra_book(tmp_path / "table.xlsx", False, extra))
+    assert a.keys() == b.keys() and [n for n in a if a[n] != b[n]] == []
+
+
+def test_what_reads_the_table_sees_plain_cells(tmp_path):
+    def chart(book, s):
+        c = book.wb.add_chart({"type": "column"})
+        c.add_series({"categories": [s.ws.name, 2, 0, 21, 0], "values": [s.ws.name, 2, 1, 21, 1]})
+        s.ws.insert_chart("G2", c)
+
+    _same_bytes_with(tmp_path, lambda book, s: s.ws.autofit())
+    _same_bytes_with(tmp_path, chart)
+    _same_bytes_with(tmp_path, lambda book, s: s.ws.write_url(5, 0, "https://example.invalid/x", string="链接"))
+    _same_bytes_with(tmp_path, lambda book, s: s.ws.write_url(6, 7, "internal:'本周计划'!A1"))
+
+
+def test_rows_outside_the_sheet(tmp_path):
+    def far(book, s):
+        s.row = 1_048_575  # the last row: fits; the next one does not
+        s.write(["最后一行", 1], book.text)
+        s.write(["界外", 2], book.text)
+        s.row = 30
+        s.write(list(range(16_390)), book.text)  # wider than the sheet: xlsxwriter drops the rest
+
+    _same_bytes_with(tmp_path, far)
+
+
 def test_many_rows_spans_and_heights(tmp_path):
     # Several 16-row blocks (the rows' spans), bands inside blocks, heights of wrapped rows.
     # Blocks of plain rows only (their spans are the plain rows' own), narrower than the
@@ -111,7 +165,8 @@ _VALUES = st.one_of(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["task", "late", "band", "wrap", "bare", "gap", "api"]),
+@given(st.lists(st.tuples(st.sampled_from(["task", "late", "band", "wrap", "bare", "gap", "api", "api-first",
+                                           "rewrite", "rowfmt"]),
                           st.lists(_VALUES, min_size=5, max_size=5)), max_size=30))
 def test_same_bytes_for_any_rows(tmp_path, rows):
     _same_bytes(tmp_path, rows)

@@ -12,15 +12,18 @@ the order xlsxwriter would: the styles, the shared strings and the sheet XML com
 byte for byte as before (tests/test_plainrows.py compares them).
 
 Everything else (title rows, bands, merged ranges, the calendar's cells, row heights,
-validations, print setup, charts) goes through xlsxwriter's own API and table. A row
-that holds both kinds of cell is handed back to the table before it is written.
-Depends on xlsxwriter's private row writer (`_write_row`, `_calculate_spans`,
-`row_spans`, `table`): `usable()` checks they are there, else `Sheet` writes every
-cell through the public path.
+validations, print setup) goes through xlsxwriter's own API and table. Where the two
+meet, the later write wins as in the table: a plain row written over a row the table
+already holds goes into the table; a row holding both kinds is handed to the table
+before it is written; what reads the table (autofit, chart caches, hyperlinks) gets
+every plain row moved there first (a hyperlink's cell is the table's: the API wrote it). Depends on xlsxwriter's private row writer
+(`_write_row`, `_calculate_spans`, `row_spans`, `row_info`, `table`; 3.3 and later):
+`usable()` checks they are there, else `Sheet` writes every cell through the API.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
@@ -32,10 +35,18 @@ STRING_MAX = 32_767 // 2
 _TUPLES = {STRING: CellStringTuple, NUMBER: CellNumberTuple}
 
 
+@functools.cache
 def usable() -> bool:
-    """The private parts of xlsxwriter this class builds on are present."""
-    return all(hasattr(Worksheet, name) for name in ("_write_row", "_calculate_spans", "_write_rows",
-                                                     "_check_dimensions", "_write_cell"))
+    """The private parts of xlsxwriter this class builds on are present (3.3 and later)."""
+    try:
+        sheet = Worksheet()
+    except Exception:  # noqa: BLE001 - whatever it is, the API path works
+        return False
+    return (all(hasattr(sheet, name) for name in ("_write_row", "_calculate_spans", "_write_rows",
+                                                  "_check_dimensions", "_write_cell", "_write_empty_row",
+                                                  "_get_range_data", "autofit", "str_table"))
+            and isinstance(getattr(sheet, "row_info", None), dict) and isinstance(getattr(sheet, "table", None), dict)
+            and isinstance(getattr(sheet, "col_info", None), dict))
 
 
 class PlainRowsSheet(Worksheet):
@@ -50,21 +61,48 @@ class PlainRowsSheet(Worksheet):
         write_string does)."""
         return self.str_table._get_shared_string_index(text)
 
+    def fits(self, row: int, width: int) -> bool:
+        """Cells 0..width-1 of `row` are inside the sheet (else write them through the API,
+        which drops what falls outside)."""
+        return row < self.xls_rowmax and width <= self.xls_colmax
+
     def put_row(self, row: int, cells: list[tuple[int, int, Any, Any]]) -> None:
-        """Store a row of `(column, code, value, format)`, columns ascending; code STRING
-        (value: a shared-strings index), NUMBER (a finite float) or BLANK (format set)."""
-        if not cells:
-            return
-        if self._check_dimensions(row, cells[0][0]) or self._check_dimensions(row, cells[-1][0]):
-            return  # outside the sheet: xlsxwriter drops such cells too
-        self.plain[row] = cells
+        """Store a row of `(column, code, value, format)`, columns ascending and inside
+        the sheet (`fits`); code STRING (value: a shared-strings index), NUMBER (a finite
+        float) or BLANK (format set). Written over cells already there, it wins."""
+        self._check_dimensions(row, cells[0][0])
+        self._check_dimensions(row, cells[-1][0])
+        if self.table.get(row):  # the table holds cells of this row: the later ones go there too
+            self._into_table(row, cells, over=True)
+        elif row in self.plain:
+            merged = {c[0]: c for c in self.plain[row]} | {c[0]: c for c in cells}
+            self.plain[row] = [merged[col] for col in sorted(merged)]
+        else:
+            self.plain[row] = cells
+
+    def _into_table(self, row: int, cells: list[tuple[int, int, Any, Any]], over: bool) -> None:
+        table = self.table[row]
+        for col, code, value, fmt in cells:
+            if over or col not in table:
+                table[col] = CellBlankTuple(fmt) if code == BLANK else _TUPLES[code](value, fmt)
 
     def _to_table(self, row: int) -> None:
-        """Hand a row's plain cells to xlsxwriter's table (a row holding both kinds)."""
-        table = self.table[row]
-        for col, code, value, fmt in self.plain.pop(row):
-            if col not in table:  # a cell written later through the API wins
-                table[col] = CellBlankTuple(fmt) if code == BLANK else _TUPLES[code](value, fmt)
+        """Hand a row's plain cells to xlsxwriter's table, under any written there since."""
+        self._into_table(row, self.plain.pop(row), over=False)
+
+    def _all_to_table(self) -> None:
+        for row in list(self.plain):
+            self._to_table(row)
+
+    # What reads xlsxwriter's table sees every cell (hyperlinks need not: their cells are
+    # written through the API, so their rows are the table's).
+    def autofit(self, *args: Any, **kwargs: Any) -> Any:
+        self._all_to_table()
+        return super().autofit(*args, **kwargs)
+
+    def _get_range_data(self, *args: Any, **kwargs: Any) -> Any:
+        self._all_to_table()
+        return super()._get_range_data(*args, **kwargs)
 
     def _calculate_spans(self) -> None:
         for row in [r for r in self.plain if self.table.get(r)]:

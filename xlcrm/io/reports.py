@@ -115,7 +115,7 @@ class Sheet:
         kinds, wrapping = book.kinds, book.wrapping
         string, number, blank = self._string, self._number, self._blank
         plain = self.plain
-        cells: list[tuple[int, int, Any, Any]] | None = None if plain is None else []
+        cells: list[tuple[int, int, Any, Any]] | None = None if plain is None or not plain.fits(row, len(values)) else []
         lines = 1
         for j, value in enumerate(values):
             f = fmt if formats is None or formats[j] is None else formats[j]
