@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,11 +71,54 @@ def _class_order(client_class: pd.Series) -> np.ndarray:
     return np.where(codes < 0, len(vocab.CLASSES), codes)
 
 
+# A runner computes a list of pieces of work (functions without arguments) and returns
+# their results in order, maybe in other processes (the doors pass one; see doors/forked).
+Runner = Callable[[list[Callable[[], Any]]], list[Any]]
+SPLIT_MIN = 20_000  # tasks: below this, planning two halves apart costs more than it saves
+
+
 def plan(tasks: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timestamp,
-         is_working_day: Callable) -> Plan:
-    """Place `tasks` (with due, date, overdue_days, rank, kind, client_id, agent, channel …)."""
+         is_working_day: Callable, run: Runner | None = None) -> Plan:
+    """Place `tasks` (with due, date, overdue_days, rank, kind, client_id, agent, channel …).
+
+    With `run`, the agents are planned in two groups by it (each agent's capacity is its
+    own, so the groups do not meet): the same rows, each agent's in the same order.
+    """
     if tasks.empty:
         return Plan(tasks, tasks.iloc[0:0])
+    if run is not None and len(tasks) >= SPLIT_MIN:
+        first = _agent_halves(tasks["agent"])
+        parts = run([lambda: _plan(tasks[first], rules, today, end, is_working_day),
+                     lambda: _plan(tasks[~first], rules, today, end, is_working_day)])
+        out = pd.concat([p[0] for p in parts], ignore_index=True)
+        unplanned = pd.concat([p[1] for p in parts])
+        # What did not fit, in the order one plan of everyone gives (rows equal in all of
+        # these are one client's, so one group's, already in their order).
+        unplanned = unplanned.assign(**priority_key(unplanned)).sort_values(
+            ["_promise", "_rank", "_class", "_urgency", "due", "client_id"], kind="stable"
+        ).drop(columns=["_promise", "_rank", "_class", "_urgency"])
+    else:
+        out, unplanned = _plan(tasks, rules, today, end, is_working_day)
+    return Plan(out.drop(columns=["_contact", "_who"]).reset_index(drop=True),
+                unplanned.drop(columns=["_contact", "_who"]).reset_index(drop=True))
+
+
+def _agent_halves(agent: pd.Series) -> np.ndarray:
+    """Rows of the first of two groups of agents with about as many tasks each."""
+    codes, _names = pd.factorize(agent, use_na_sentinel=False)
+    counts = np.bincount(codes)
+    group = np.zeros(len(counts), dtype=bool)
+    load = [0, 0]
+    for c in np.argsort(-counts, kind="stable"):  # the biggest first, to the lighter group
+        g = 0 if load[0] <= load[1] else 1
+        group[c] = g == 0
+        load[g] += counts[c]
+    return group[codes]
+
+
+def _plan(tasks: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timestamp,
+          is_working_day: Callable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The placed rows and what did not fit (待排), with the helper columns still on."""
     tasks = tasks.copy()
     tasks["_contact"] = contact_kind(tasks["channel"])
     # Who is contacted: a key person of an account (their own name and phone) is not the
@@ -88,8 +132,7 @@ def plan(tasks: pd.DataFrame, rules: Rules, today: pd.Timestamp, end: pd.Timesta
     fixed = merge_rows(tasks[~movable])
     placed, unplanned = _place(tasks[movable], fixed, rules, today, end, is_working_day)
     out = merge_rows(pd.concat([fixed, placed], ignore_index=True)) if len(placed) else fixed
-    return Plan(out.drop(columns=["_contact", "_who"]).reset_index(drop=True),
-                unplanned.drop(columns=["_contact", "_who"]).reset_index(drop=True))
+    return out, unplanned
 
 
 def merge_rows(tasks: pd.DataFrame) -> pd.DataFrame:

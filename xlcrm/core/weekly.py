@@ -24,7 +24,7 @@ from .handover import awaiting_handover, reclaim
 from .key_persons import known, sort_key_persons
 from .loop import with_task_ids
 from .messages import Messages
-from .planner import unplanned_summary
+from .planner import Runner, unplanned_summary
 from .records import Book
 from .rules import Rules
 from .status import churned as status_churned
@@ -101,11 +101,13 @@ class WeeklyPlan:
         return list(dict.fromkeys(active))
 
 
-def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None) -> WeeklyPlan:
+def weekly_plan(book: Book, rules: Rules, monday: date, messages: Messages | None = None,
+                run: Runner | None = None) -> WeeklyPlan:
     """The week's plan; SMS drafts are rendered later, agent by agent (`with_drafts`), so
-    that the weekly writer's processes render their own agents' drafts."""
+    that the weekly writer's processes render their own agents' drafts. `run`: see
+    tasks.planned_actions."""
     clients = analyse(book, rules, monday)
-    planned = planned_actions(book, rules, monday, 7, clients=clients)
+    planned = planned_actions(book, rules, monday, 7, clients=clients, run=run)
     planned.tasks = with_task_ids(planned.tasks)
     cal = calendar_for(monday, monday + timedelta(days=6), holiday_rows(book))
     found = cal.holiday_starts(rules["holidays"], monday, monday + timedelta(days=6))

@@ -31,6 +31,7 @@ from ..io.loader import load, with_rows
 from ..io.package import Stamp, check_writable, replace_owned_sheets, target_of, workbook_lock
 from ..io.splice import appended_parts
 from ..io.validate import fatal, leave_out_bad_rows, validate
+from .forked import in_parallel
 
 
 @dataclass
@@ -151,7 +152,7 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     t0 = time.perf_counter()
     clients = analyse(book, rules, today)
     messages = messages_for(book)
-    planned = planned_actions(book, rules, today, days or rules["task_days"], clients=clients)
+    planned = planned_actions(book, rules, today, days or rules["task_days"], clients=clients, run=in_parallel)
     all_tasks = planned.tasks
     tasks = with_task_ids(all_tasks[all_tasks["agent"] == who]).reset_index(drop=True)
     tasks["sms"] = drafts(tasks, clients, messages, rules["office_address"])

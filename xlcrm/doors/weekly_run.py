@@ -19,6 +19,7 @@ from ..io.package import write_atomic
 from ..io.reports import agent_paths, write_weekly
 from ..io.returned import is_ticked
 from ..io.validate import fatal, leave_out_bad_rows, validate
+from .forked import in_parallel
 from .refresh import messages_for
 
 
@@ -57,7 +58,7 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     rules, rule_findings = read_rules(book.frames.get("rules"), book.sheet_name("rules"))
     book, result.left_out = leave_out_bad_rows(book)
     messages = messages_for(book)
-    plan = weekly_plan(book, rules, monday, messages)
+    plan = weekly_plan(book, rules, monday, messages, run=in_parallel)
     weeks = agent_weeks(plan, drafts=False)  # each writing process renders its books' SMS drafts
     ticked = [p for p in agent_paths(result.folder, weeks) if p.exists() and is_ticked(p)]
     if ticked and not force:

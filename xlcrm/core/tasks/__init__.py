@@ -28,7 +28,7 @@ from ..calendar import schedule_findings
 from ..drafts import drafts
 from ..loop import drop_logged
 from ..messages import Messages
-from ..planner import Plan, plan, priority_key
+from ..planner import Plan, Runner, plan, priority_key
 from ..records import Book
 from ..rules import Rules
 from .activities import activities
@@ -76,17 +76,37 @@ def next_actions(book: Book, rules: Rules, today: date, days: int = 7,
     return planned_actions(book, rules, today, days, clients, agent, messages).tasks
 
 
+# With a runner (planned_actions' `run`), these families are computed as a second piece
+# of work beside the others: about half the time on 100,000 clients (measured), and few
+# rows to hand back (the families with 50,000+ rows stay with the first piece); the
+# forked process pays ~0.4 s more for the same work (copy-on-write, sending back).
+SECOND_PIECE = (immediate_sms, birthdays, key_dates, referrals, persistence, profile)
+SPLIT_CLIENTS = 10_000  # below this, a second process costs more than it saves
+
+
+def family_frames(ctx: Context, run: Runner | None = None) -> list[pd.DataFrame]:
+    """Every family's tasks, in FAMILIES' order; with `run`, in two pieces of work."""
+    if run is None or len(ctx.clients) < SPLIT_CLIENTS:
+        return [family(ctx) for family in FAMILIES]
+    first = [f for f in FAMILIES if f not in SECOND_PIECE]
+    second = [f for f in FAMILIES if f in SECOND_PIECE]
+    a, b = run([lambda: [f(ctx) for f in first], lambda: [f(ctx) for f in second]])
+    made = dict(zip(first, a, strict=True)) | dict(zip(second, b, strict=True))
+    return [made[f] for f in FAMILIES]
+
+
 def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
                     clients: pd.DataFrame | None = None, agent: str | None = None,
-                    messages: Messages | None = None) -> Plan:
+                    messages: Messages | None = None, run: Runner | None = None) -> Plan:
     """Every family's tasks, placed by the planner: the tasks and what did not fit (待排).
 
     With `agent`, only that agent's tasks. With `messages`, SMS drafts are rendered.
-    Sorted by day, then promises first, rank, class A→D and most overdue.
+    Sorted by day, then promises first, rank, class A→D and most overdue. With `run`
+    (core.planner.Runner), the families and the planner are computed in pieces by it.
     """
     ctx = make_context(book, rules, today, days, clients)
     findings = schedule_findings(book, ctx.cal, ctx.today.date(), (ctx.end + LOOKAHEAD).date())
-    frames = [f for f in (family(ctx) for family in FAMILIES) if not f.empty]
+    frames = [f for f in family_frames(ctx, run) if not f.empty]
     if not frames:
         empty = pd.DataFrame(columns=TASK_COLUMNS)
         return Plan(empty, empty, findings)
@@ -115,7 +135,7 @@ def planned_actions(book: Book, rules: Rules, today: date, days: int = 7,
         tasks["task_id"] = None
     tasks["date"] = tasks["due"].where(tasks["due"] >= ctx.today, ctx.today)
     tasks["overdue_days"] = (ctx.today - tasks["due"]).dt.days.clip(lower=0)
-    planned = plan(tasks, rules, ctx.today, ctx.end, ctx.cal.is_working_day)
+    planned = plan(tasks, rules, ctx.today, ctx.end, ctx.cal.is_working_day, run)
     tasks = planned.tasks
     tasks["priority"] = tasks["rank"].map(vocab.PRIORITY_BY_RANK)
     tasks = tasks.assign(**priority_key(tasks)).sort_values(
