@@ -101,3 +101,45 @@ def test_any_day_and_capacity_planned_in_pieces_is_the_same(office, monkeypatch,
     rules = Rules(rules | {"calls_per_day": calls, "visits_per_day": visits, "sleeping_per_day": sleeping})
     plan = _same_plan(office, rules, TODAY + timedelta(days=days), forked.in_turn)
     assert len(plan.unplanned) or calls > 3 or plan.tasks.empty  # small capacities leave work unplanned
+
+
+@needs_fork
+def test_refresh_checked_and_analysed_in_two_processes_is_the_same(sample_path, monkeypatch):
+    from xlcrm.doors import refresh
+
+    book, found = load(sample_path)
+    agent = book.agents["agent"].iloc[0]
+    one = refresh.compute_refresh(book, list(found), agent, TODAY)
+    monkeypatch.setattr(refresh, "PARALLEL_CLIENTS", 0)
+    monkeypatch.setattr(planner, "SPLIT_MIN", 0)
+    monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
+    two = refresh.compute_refresh(book, list(found), agent, TODAY)
+    pd.testing.assert_frame_equal(one.tasks, two.tasks)
+    pd.testing.assert_frame_equal(one.board, two.board)
+    pd.testing.assert_frame_equal(one.unplanned, two.unplanned)
+    assert one.findings == two.findings and one.left_out == two.left_out and len(one.tasks) > 10
+
+
+@needs_fork
+def test_a_fatal_problem_is_said_before_what_analysing_it_raised(tmp_path, monkeypatch):
+    import openpyxl
+
+    from tests.conftest import client, make_workbook
+    from xlcrm.doors import refresh
+    from xlcrm.io.errors import RefreshError
+
+    path = make_workbook(tmp_path / "wb.xlsx", clients=[client("K1"), client("K2", name="")])
+    wb = openpyxl.load_workbook(path)
+    wb["客户"]["E1"] = "顾问姓名"  # the required 负责顾问 header renamed: analysing would fail
+    wb.save(path)
+    book, found = load(path)
+    monkeypatch.setattr(refresh, "PARALLEL_CLIENTS", 0)
+
+    def breaks(*_args):
+        raise ValueError("analysing broke")
+
+    monkeypatch.setattr(refresh, "analyse", breaks)  # as it might on a book that is not whole
+    with pytest.raises(RefreshError, match="缺少必填列「负责顾问」"):
+        refresh.compute_refresh(book, found, "张伟", TODAY)
+    with pytest.raises(ValueError, match="analysing broke"):  # no fatal finding: the error itself
+        refresh.compute_refresh(book, [f for f in found if f.severity != "fatal"], "张伟", TODAY)

@@ -23,7 +23,7 @@ from ..core.loop import TOUCH_KEYS, Logged, fold_key_person, touches_from_tasks,
 from ..core.messages import Messages
 from ..core.planner import unplanned_summary
 from ..core.records import Book, Finding
-from ..core.rules import read_rules
+from ..core.rules import Rules, read_rules
 from ..core.tasks import planned_actions
 from ..io import schema
 from ..io.errors import RefreshError
@@ -31,7 +31,7 @@ from ..io.loader import load, with_rows
 from ..io.package import Stamp, check_writable, replace_owned_sheets, target_of, workbook_lock
 from ..io.splice import appended_parts
 from ..io.validate import fatal, leave_out_bad_rows, validate
-from .forked import in_parallel
+from .forked import in_parallel, in_turn
 
 
 @dataclass
@@ -142,17 +142,23 @@ def resolve_agent(book: Book, agent: str | None, login: str | None = None) -> st
 
 def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None, today: date,
                     days: int | None = None, login: str | None = None) -> RefreshResult:
-    findings = load_findings + validate(book)
+    t0 = time.perf_counter()
+    rules, rule_findings = read_rules(book.frames.get("rules"), book.sheet_name("rules"))
+    # The checks and the clients' classes and states are independent: on a big office a
+    # forked process checks while this one analyses (doors/forked). Whatever analysing a
+    # book with a fatal problem raises waits until the problem itself has been said.
+    run = in_parallel if len(book.clients) >= PARALLEL_CLIENTS else in_turn
+    prepared, checked = run([lambda: _analysed(book, rules, today), lambda: validate(book)])
+    findings = load_findings + checked
     if fatal(findings):
         raise RefreshError("; ".join(str(f) for f in fatal(findings)[:5]))
-    rules, rule_findings = read_rules(book.frames.get("rules"), book.sheet_name("rules"))
+    book, left_out, clients, failed = prepared
+    if failed is not None:
+        raise failed
     findings += rule_findings
-    book, left_out = leave_out_bad_rows(book)
     who = resolve_agent(book, agent, login)
-    t0 = time.perf_counter()
-    clients = analyse(book, rules, today)
     messages = messages_for(book)
-    planned = planned_actions(book, rules, today, days or rules["task_days"], clients=clients, run=in_parallel)
+    planned = planned_actions(book, rules, today, days or rules["task_days"], clients=clients, run=run)
     all_tasks = planned.tasks
     tasks = with_task_ids(all_tasks[all_tasks["agent"] == who]).reset_index(drop=True)
     tasks["sms"] = drafts(tasks, clients, messages, rules["office_address"])
@@ -161,6 +167,19 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
                            unplanned=planned.unplanned[planned.unplanned["agent"] == who], left_out=left_out)
     result.timings["compute"] = time.perf_counter() - t0
     return result
+
+
+PARALLEL_CLIENTS = 10_000  # smaller offices compute in one process (a fork costs more)
+
+
+def _analysed(book: Book, rules: Rules, today: date) -> tuple[Book, int, pd.DataFrame | None, Exception | None]:
+    """The book without its incomplete rows, how many were left out and analyse(); or
+    the error analysing raised (a book with a fatal problem)."""
+    try:
+        book, left_out = leave_out_bad_rows(book)
+        return book, left_out, analyse(book, rules, today), None
+    except Exception as exc:  # noqa: BLE001 - raised once the findings are known
+        return book, 0, None, exc
 
 
 @dataclass
