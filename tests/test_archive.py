@@ -278,3 +278,22 @@ def test_validate_on_an_archive_checks_it_with_its_master(office, tmp_path):
     os.replace(arch, moved)
     r = run_cli("validate", moved)
     assert "旁边没有主表" in r.stderr and "在「客户」表中不存在" not in r.stderr, r.stderr
+
+
+def test_master_and_archive_ids_are_one_sorted_set_of_categories(office):
+    # K2's rows all move to the archive, A0 only in the master, K1/K3 in both: the ids'
+    # categories are united and sorted (as reading one sheet gives them), codes intact.
+    wb = openpyxl.load_workbook(office)
+    ws = wb["跟进记录"]
+    ws.append(["A0", datetime(2026, 11, 21, 9), None, "电话"])
+    wb.save(office)
+    assert run_cli("archive", office, "--before", "2026-01-01").returncode == 0
+    book, _ = load(office)
+    ids = book.contacts["client_id"]
+    assert isinstance(ids.dtype, pd.CategoricalDtype)
+    assert list(ids.cat.categories) == sorted(set(ids.dropna().astype(str)))
+    old, _ = load(archive_path(office), archives=False)
+    live, _ = load(office, archives=False)
+    assert ids.astype(object).tolist() == (old.contacts["client_id"].astype(object).tolist()
+                                            + live.contacts["client_id"].astype(object).tolist())
+    assert ids.astype(object).tolist()[-1] == "A0"

@@ -353,8 +353,19 @@ def _with_archive(book: Book, findings: list[Finding], archive: Path,
         return book, findings
     rows = rows.assign(_row=0)
     live = book.contacts
-    both = pd.concat([rows.astype({"client_id": object}), live.astype({"client_id": object})], ignore_index=True)
-    both["client_id"] = both["client_id"].astype("category")
+    a, b = rows["client_id"], live["client_id"]
+    if all(isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.inferred_type in ("string", "empty")
+           for s in (a, b)):
+        # The ids' categories united (as the halves of one sheet are), not two million ids
+        # turned into strings and back: the same categories, sorted, the same codes.
+        from .halves import _union
+
+        ids = _union(a.array, b.array).remove_unused_categories()
+        both = pd.concat([rows.assign(client_id=0), live.assign(client_id=0)], ignore_index=True)
+        both["client_id"] = ids
+    else:
+        both = pd.concat([rows.astype({"client_id": object}), live.astype({"client_id": object})], ignore_index=True)
+        both["client_id"] = both["client_id"].astype("category")
     return replace(book, frames=book.frames | {"contacts": both}), findings
 
 
