@@ -110,7 +110,7 @@ def test_refresh_checked_and_analysed_in_two_processes_is_the_same(sample_path, 
     book, found = load(sample_path)
     agent = book.agents["agent"].iloc[0]
     one = refresh.compute_refresh(book, list(found), agent, TODAY)
-    monkeypatch.setattr(refresh, "PARALLEL_CLIENTS", 0)
+    monkeypatch.setattr(forked, "PARALLEL_CLIENTS", 0)
     monkeypatch.setattr(planner, "SPLIT_MIN", 0)
     monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
     two = refresh.compute_refresh(book, list(found), agent, TODAY)
@@ -133,7 +133,7 @@ def test_a_fatal_problem_is_said_before_what_analysing_it_raised(tmp_path, monke
     wb["客户"]["E1"] = "顾问姓名"  # the required 负责顾问 header renamed: analysing would fail
     wb.save(path)
     book, found = load(path)
-    monkeypatch.setattr(refresh, "PARALLEL_CLIENTS", 0)
+    monkeypatch.setattr(forked, "PARALLEL_CLIENTS", 0)
 
     def breaks(*_args):
         raise ValueError("analysing broke")
@@ -143,3 +143,31 @@ def test_a_fatal_problem_is_said_before_what_analysing_it_raised(tmp_path, monke
         refresh.compute_refresh(book, found, "张伟", TODAY)
     with pytest.raises(ValueError, match="analysing broke"):  # no fatal finding: the error itself
         refresh.compute_refresh(book, [f for f in found if f.severity != "fatal"], "张伟", TODAY)
+
+
+@needs_fork
+def test_weekly_checked_and_planned_in_pieces_writes_the_same_books(sample_path, tmp_path, monkeypatch):
+    import zipfile
+
+    from xlcrm.doors.weekly_run import run_weekly
+
+    def books(out):
+        result = run_weekly(sample_path, out, TODAY, jobs=1)
+        parts = {}
+        for f in sorted(result.files):
+            with zipfile.ZipFile(f) as z:
+                parts.update({(f.name, n): z.read(n) for n in z.namelist() if n != "docProps/core.xml"})
+        return result, parts
+
+    one, one_parts = books(tmp_path / "one")
+    calls = []
+    monkeypatch.setattr(forked, "PARALLEL_CLIENTS", 0)
+    monkeypatch.setattr(planner, "SPLIT_MIN", 0)
+    monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
+    real = forked.in_parallel
+    monkeypatch.setattr(forked, "in_parallel", lambda pieces: calls.append(len(pieces)) or real(pieces))
+    two, two_parts = books(tmp_path / "two")
+    assert calls == [2, 2, 2]  # checks beside the plan; families; the planner's agents
+    assert one.findings == two.findings and one.left_out == two.left_out
+    assert one_parts.keys() == two_parts.keys() and len(one_parts) > 20
+    assert [k for k in one_parts if one_parts[k] != two_parts[k]] == []

@@ -343,3 +343,14 @@ def test_template_problems_found_while_writing_reach_the_summary(tmp_path, monke
     book = openpyxl.load_workbook(two.folder / "张伟.xlsx")
     drafts = [c.value for c in book[schema.WEEK_SMS.zh]["F"] if isinstance(c.value, str) and "生日" in c.value]
     assert drafts and all("王" in d for d in drafts)
+
+
+def test_weekly_says_what_validation_found(tmp_path):
+    # The checks run beside the plan (a forked process on a big office): what they find is
+    # still said, row and cell, and the books are written.
+    path = make_workbook(tmp_path / "wb.xlsx", clients=[client("K1")],
+                         contacts=[touch("K1", datetime(2026, 11, 18, 10)), touch("K404", datetime(2026, 11, 19, 10))])
+    result = run_cli("weekly", path, "--out", tmp_path / "out", "--week", "2026-11-23")
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert "跟进记录!A3" in said and "'K404' 在「客户」表中不存在" in said

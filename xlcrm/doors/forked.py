@@ -29,6 +29,14 @@ def available() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 
 
+PARALLEL_CLIENTS = 10_000  # smaller offices compute in one process (a fork costs more)
+
+
+def runner_for(clients: int) -> Callable[[list[Callable[[], Any]]], list[Any]]:
+    """The runner for an office of `clients` clients: forked pieces for a big one."""
+    return in_parallel if clients >= PARALLEL_CLIENTS else in_turn
+
+
 def in_turn(pieces: list[Callable[[], Any]]) -> list[Any]:
     """Each piece in this process, in order."""
     return [piece() for piece in pieces]

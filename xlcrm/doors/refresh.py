@@ -31,7 +31,7 @@ from ..io.loader import load, with_rows
 from ..io.package import Stamp, check_writable, replace_owned_sheets, target_of, workbook_lock
 from ..io.splice import appended_parts
 from ..io.validate import fatal, leave_out_bad_rows, validate
-from .forked import in_parallel, in_turn
+from .forked import runner_for
 
 
 @dataclass
@@ -147,7 +147,7 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     # The checks and the clients' classes and states are independent: on a big office a
     # forked process checks while this one analyses (doors/forked). Whatever analysing a
     # book with a fatal problem raises waits until the problem itself has been said.
-    run = in_parallel if len(book.clients) >= PARALLEL_CLIENTS else in_turn
+    run = runner_for(len(book.clients))
     prepared, checked = run([lambda: _analysed(book, rules, today), lambda: validate(book)])
     findings = load_findings + checked
     if fatal(findings):
@@ -167,9 +167,6 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
                            unplanned=planned.unplanned[planned.unplanned["agent"] == who], left_out=left_out)
     result.timings["compute"] = time.perf_counter() - t0
     return result
-
-
-PARALLEL_CLIENTS = 10_000  # smaller offices compute in one process (a fork costs more)
 
 
 def _analysed(book: Book, rules: Rules, today: date) -> tuple[Book, int, pd.DataFrame | None, Exception | None]:
