@@ -21,6 +21,14 @@ from xlcrm.io.loader import load
 needs_fork = pytest.mark.skipif(not forked.available(), reason="forked pieces run on Linux with 2+ cores")
 
 
+@pytest.fixture()
+def in_pieces(monkeypatch):
+    """Every office computed in pieces, however small (the 300-client sample too)."""
+    monkeypatch.setattr(forked, "PARALLEL_CLIENTS", 0)
+    monkeypatch.setattr(planner, "SPLIT_MIN", 0)
+    monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
+
+
 @needs_fork
 def test_pieces_run_in_other_processes_and_come_back_in_order():
     here = os.getpid()
@@ -83,9 +91,7 @@ def _same_plan(book, rules, day, run):
 
 
 @needs_fork
-def test_forked_pieces_give_the_same_plan(office, monkeypatch):
-    monkeypatch.setattr(planner, "SPLIT_MIN", 0)  # the 300-client sample is split too
-    monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
+def test_forked_pieces_give_the_same_plan(office, in_pieces):
     rules, _ = read_rules(office.frames.get("rules"))
     plan = _same_plan(office, Rules(rules | {"calls_per_day": 4, "visits_per_day": 1}), TODAY, forked.in_parallel)
     assert len(plan.tasks) > 100 and plan.tasks["agent"].nunique() >= 3
@@ -93,10 +99,8 @@ def test_forked_pieces_give_the_same_plan(office, monkeypatch):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(days=st.integers(0, 400), calls=st.integers(1, 40), visits=st.integers(0, 5), sleeping=st.integers(0, 10))
-def test_any_day_and_capacity_planned_in_pieces_is_the_same(office, monkeypatch, days, calls, visits, sleeping):
+def test_any_day_and_capacity_planned_in_pieces_is_the_same(office, in_pieces, days, calls, visits, sleeping):
     # The pieces in turn (no fork): the split and the join are what is tested here.
-    monkeypatch.setattr(planner, "SPLIT_MIN", 0)
-    monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
     rules, _ = read_rules(office.frames.get("rules"))
     rules = Rules(rules | {"calls_per_day": calls, "visits_per_day": visits, "sleeping_per_day": sleeping})
     plan = _same_plan(office, rules, TODAY + timedelta(days=days), forked.in_turn)
@@ -104,15 +108,13 @@ def test_any_day_and_capacity_planned_in_pieces_is_the_same(office, monkeypatch,
 
 
 @needs_fork
-def test_refresh_checked_and_analysed_in_two_processes_is_the_same(sample_path, monkeypatch):
+def test_refresh_checked_and_analysed_in_two_processes_is_the_same(sample_path, request):
     from xlcrm.doors import refresh
 
     book, found = load(sample_path)
     agent = book.agents["agent"].iloc[0]
     one = refresh.compute_refresh(book, list(found), agent, TODAY)
-    monkeypatch.setattr(forked, "PARALLEL_CLIENTS", 0)
-    monkeypatch.setattr(planner, "SPLIT_MIN", 0)
-    monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
+    request.getfixturevalue("in_pieces")  # after the one-process run above
     two = refresh.compute_refresh(book, list(found), agent, TODAY)
     pd.testing.assert_frame_equal(one.tasks, two.tasks)
     pd.testing.assert_frame_equal(one.board, two.board)
@@ -146,7 +148,7 @@ def test_a_fatal_problem_is_said_before_what_analysing_it_raised(tmp_path, monke
 
 
 @needs_fork
-def test_weekly_checked_and_planned_in_pieces_writes_the_same_books(sample_path, tmp_path, monkeypatch):
+def test_weekly_checked_and_planned_in_pieces_writes_the_same_books(sample_path, tmp_path, monkeypatch, request):
     import zipfile
 
     from xlcrm.doors.weekly_run import run_weekly
@@ -161,9 +163,7 @@ def test_weekly_checked_and_planned_in_pieces_writes_the_same_books(sample_path,
 
     one, one_parts = books(tmp_path / "one")
     calls = []
-    monkeypatch.setattr(forked, "PARALLEL_CLIENTS", 0)
-    monkeypatch.setattr(planner, "SPLIT_MIN", 0)
-    monkeypatch.setattr(tasks, "SPLIT_CLIENTS", 0)
+    request.getfixturevalue("in_pieces")
     real = forked.in_parallel
     monkeypatch.setattr(forked, "in_parallel", lambda pieces: calls.append(len(pieces)) or real(pieces))
     two, two_parts = books(tmp_path / "two")

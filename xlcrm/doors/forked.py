@@ -1,10 +1,11 @@
 """Pieces of the compute in forked processes: the runner `core.planner.Runner` asks for.
 
 The engine's compute runs on one core (pandas holds the GIL; threads gained nothing,
-measured), and a refresh or a weekly run spends ~7 s in it on 100,000 clients. The task
-families and the planner's two groups of agents are independent pieces of work: a
-forked process computes one of them on the same memory (copy-on-write, nothing sent
-over), and sends back only its result, pickled. Measured on 100,000 clients, 2 cores:
+measured), and a refresh or a weekly run spends ~7 s in it on 100,000 clients. The
+checks and the analysis (or the week's plan), two groups of task families and the
+planner's two groups of agents are independent pieces of work: a forked process
+computes one of each pair on the same memory (copy-on-write, nothing sent over), and
+sends back only its result, pickled. Measured on 100,000 clients, 2 cores:
 see README's speed section.
 
 Only on Linux: fork has no equivalent on Windows (the ribbon's home; spawning a process
@@ -21,7 +22,10 @@ import pickle
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from ..core.planner import Runner
 
 
 def available() -> bool:
@@ -32,9 +36,33 @@ def available() -> bool:
 PARALLEL_CLIENTS = 10_000  # smaller offices compute in one process (a fork costs more)
 
 
-def runner_for(clients: int) -> Callable[[list[Callable[[], Any]]], list[Any]]:
+def runner_for(clients: int) -> Runner:
     """The runner for an office of `clients` clients: forked pieces for a big one."""
     return in_parallel if clients >= PARALLEL_CLIENTS else in_turn
+
+
+@dataclass
+class Outcome:
+    """A piece's result, or the error it raised, kept to be raised later (`get`)."""
+
+    value: Any = None
+    error: Exception | None = None
+
+    def get(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def kept(work: Callable[[], Any]) -> Callable[[], Outcome]:
+    """`work` as a piece whose error waits: work on a book with a fatal problem may fail,
+    and the problem (found by the piece beside it) is to be said first."""
+    def piece() -> Outcome:
+        try:
+            return Outcome(work())
+        except Exception as exc:  # noqa: BLE001 - raised by Outcome.get, after the findings
+            return Outcome(error=exc)
+    return piece
 
 
 def in_turn(pieces: list[Callable[[], Any]]) -> list[Any]:

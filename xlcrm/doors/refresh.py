@@ -31,7 +31,7 @@ from ..io.loader import load, with_rows
 from ..io.package import Stamp, check_writable, replace_owned_sheets, target_of, workbook_lock
 from ..io.splice import appended_parts
 from ..io.validate import fatal, leave_out_bad_rows, validate
-from .forked import runner_for
+from .forked import kept, runner_for
 
 
 @dataclass
@@ -148,13 +148,11 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     # forked process checks while this one analyses (doors/forked). Whatever analysing a
     # book with a fatal problem raises waits until the problem itself has been said.
     run = runner_for(len(book.clients))
-    prepared, checked = run([lambda: _analysed(book, rules, today), lambda: validate(book)])
+    prepared, checked = run([kept(lambda: _analysed(book, rules, today)), lambda: validate(book)])
     findings = load_findings + checked
     if fatal(findings):
         raise RefreshError("; ".join(str(f) for f in fatal(findings)[:5]))
-    book, left_out, clients, failed = prepared
-    if failed is not None:
-        raise failed
+    book, left_out, clients = prepared.get()
     findings += rule_findings
     who = resolve_agent(book, agent, login)
     messages = messages_for(book)
@@ -169,14 +167,10 @@ def compute_refresh(book: Book, load_findings: list[Finding], agent: str | None,
     return result
 
 
-def _analysed(book: Book, rules: Rules, today: date) -> tuple[Book, int, pd.DataFrame | None, Exception | None]:
-    """The book without its incomplete rows, how many were left out and analyse(); or
-    the error analysing raised (a book with a fatal problem)."""
-    try:
-        book, left_out = leave_out_bad_rows(book)
-        return book, left_out, analyse(book, rules, today), None
-    except Exception as exc:  # noqa: BLE001 - raised once the findings are known
-        return book, 0, None, exc
+def _analysed(book: Book, rules: Rules, today: date) -> tuple[Book, int, pd.DataFrame]:
+    """The book without its incomplete rows, how many were left out, and analyse()."""
+    book, left_out = leave_out_bad_rows(book)
+    return book, left_out, analyse(book, rules, today)
 
 
 @dataclass

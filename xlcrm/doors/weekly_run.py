@@ -19,7 +19,7 @@ from ..io.package import write_atomic
 from ..io.reports import agent_paths, write_weekly
 from ..io.returned import is_ticked
 from ..io.validate import fatal, leave_out_bad_rows, validate
-from .forked import runner_for
+from .forked import kept, runner_for
 from .refresh import messages_for
 
 
@@ -42,15 +42,11 @@ def backup_path(path: Path) -> Path:
     return candidate
 
 
-def _planned(book, rules, monday: date, run) -> tuple[tuple | None, Exception | None]:
-    """(book without its incomplete rows, how many were left out, messages, the week's
-    plan), or the error planning raised (said after the findings)."""
-    try:
-        book, left_out = leave_out_bad_rows(book)
-        messages = messages_for(book)
-        return (book, left_out, messages, weekly_plan(book, rules, monday, messages, run=run)), None
-    except Exception as exc:  # noqa: BLE001 - raised once the findings are known
-        return None, exc
+def _planned(book, rules, monday: date, run) -> tuple:
+    """The book without its incomplete rows, how many were left out, messages, the week's plan."""
+    book, left_out = leave_out_bad_rows(book)
+    messages = messages_for(book)
+    return book, left_out, messages, weekly_plan(book, rules, monday, messages, run=run)
 
 
 def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 1,
@@ -69,14 +65,12 @@ def run_weekly(path: str | Path, out_dir: str | Path, monday: date, jobs: int = 
     # The checks run beside the week's plan (a forked process on a big office): they
     # read the same book and neither needs the other.
     run = runner_for(len(book.clients))
-    (planned, failed), checked = run([lambda: _planned(book, rules, monday, run), lambda: validate(book)])
+    planned, checked = run([kept(lambda: _planned(book, rules, monday, run)), lambda: validate(book)])
     findings += checked
     if fatal(findings):
         result.fatal = True
         return result
-    if failed is not None:
-        raise failed
-    book, result.left_out, messages, plan = planned
+    book, result.left_out, messages, plan = planned.get()
     weeks = agent_weeks(plan, drafts=False)  # each writing process renders its books' SMS drafts
     ticked = [p for p in agent_paths(result.folder, weeks) if p.exists() and is_ticked(p)]
     if ticked and not force:

@@ -15,10 +15,11 @@ Everything else (title rows, bands, merged ranges, the calendar's cells, row hei
 validations, print setup) goes through xlsxwriter's own API and table. Where the two
 meet, the later write wins as in the table: a plain row written over a row the table
 already holds goes into the table; a row holding both kinds is handed to the table
-before it is written; what reads the table (autofit, chart caches, hyperlinks) gets
-every plain row moved there first (a hyperlink's cell is the table's: the API wrote it). Depends on xlsxwriter's private row writer
-(`_write_row`, `_calculate_spans`, `row_spans`, `row_info`, `table`; 3.3 and later):
-`usable()` checks they are there, else `Sheet` writes every cell through the API.
+before it is written; what reads the table (autofit, chart caches) gets every plain
+row moved there first (a hyperlink's cell is written through the API, so its row is
+the table's already). Depends on xlsxwriter's private row writer (`_write_row`,
+`_calculate_spans`, `row_spans`, `row_info`, `table`; 3.3 and later): `usable()`
+checks they are there, else `Sheet` writes every cell through the API.
 """
 
 from __future__ import annotations
