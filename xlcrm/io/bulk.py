@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
-from .package import _INVALID_XML, copy_package, sheet_parts, table_parts, write_atomic
+from .package import INVALID_XML, copy_package, sheet_parts, table_parts, write_atomic
 from .splice import _grow_ref, append_table_xml
 
 EPOCH = datetime(1899, 12, 31)
@@ -40,7 +40,7 @@ _EDGE_SPACE = re.compile(r"^\s|\s$")
 
 
 def _text_body(style: str, text: str) -> str:
-    text = _INVALID_XML.sub("", text)
+    text = INVALID_XML.sub("", text)
     if "&" in text or "<" in text or ">" in text:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     space = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""

@@ -49,7 +49,7 @@ from .errors import RefreshError, WorkbookError
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_x")
 
 
@@ -102,7 +102,7 @@ def escape_text(text: str) -> str:
     """
     if not _NEEDS_ESCAPE.search(text):  # most cells: one scan instead of three passes
         return text
-    text = _INVALID_XML.sub("", text)
+    text = INVALID_XML.sub("", text)
     return escape(_ESCAPE_LIKE.sub(r"_x005F_\1", text))
 
 

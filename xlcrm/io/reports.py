@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.sharedstrings import SharedStringTable
 
 from ..core import vocab
 from ..core.messages import cap_text
@@ -37,7 +38,7 @@ from ..core.weekly import (
     with_drafts,
 )
 from . import plainrows, schema
-from .package import fast_deflate, remove_stale_temps, workbook_lock, write_atomic
+from .package import INVALID_XML, fast_deflate, remove_stale_temps, workbook_lock, write_atomic
 from .plainrows import PlainRowsSheet
 from .schema import LINE_HEIGHT, wrapped_lines
 from .template import HEADER_STYLE, OVERDUE_STYLE, SAFE_OPTIONS
@@ -151,12 +152,15 @@ class Sheet:
                     blank(row, j, None, f)
                 elif f is not None:  # a blank without a format is no cell at all
                     cells.append((j, _PLAIN_BLANK, None, f))
+            elif not math.isfinite(value := float(value)):  # ±inf, or a NaN of numpy's
+                if cells is None:
+                    blank(row, j, None, f)
+                elif f is not None:
+                    cells.append((j, _PLAIN_BLANK, None, f))
+            elif cells is not None:
+                cells.append((j, _PLAIN_NUMBER, value, f))
             else:
-                value = float(value)
-                if cells is not None and math.isfinite(value):
-                    cells.append((j, _PLAIN_NUMBER, value, f))
-                else:
-                    number(row, j, value, f)
+                number(row, j, value, f)
         if cells:
             plain.put_row(row, cells)
         if lines > 1:
@@ -184,11 +188,28 @@ _PLAIN_STRING_MAX = plainrows.STRING_MAX
 _BLANK, _FLOAT, _DATE, _BOOL, _NUMBER, _STRING = (object() for _ in range(6))
 
 
+class CleanStrings(SharedStringTable):
+    """The shared strings, written without the characters XML cannot hold.
+
+    xlsxwriter writes such a character as `_x0001_`: python-calamine and Excel read the
+    character back, openpyxl shows `_x0001_`. Dropped (as the workbook writer does in
+    io/package), the text reads the same everywhere. Each distinct string is looked at
+    once, when the table is written.
+    """
+
+    def _sort_string_data(self) -> None:
+        super()._sort_string_data()
+        self.string_array = [INVALID_XML.sub("", s) if INVALID_XML.search(s) else s for s in self.string_array]
+
+
 class Book:
     """An xlsxwriter workbook with the formats every weekly sheet uses."""
 
     def __init__(self, path: Path, plain: bool = True):
         self.wb = xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
+        # Before any sheet takes a reference to it: strings are written without control
+        # characters (see CleanStrings).
+        self.wb.str_table = CleanStrings()
         # Charts take their cached values from xlsxwriter's table: a book with charts
         # keeps every cell there (plain=False).
         self.plain = plain and plainrows.usable()
