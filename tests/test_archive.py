@@ -134,6 +134,35 @@ def test_the_daily_loop_still_appends_after_an_archive(office):
     assert len(load(office)[0].contacts) == 16
 
 
+def test_interleaved_old_and_new_rows_move_apart_in_order(tmp_path):
+    # Old and new touches alternate down the sheet: a row that stays moves up by the number
+    # of rows moved out above it; the moved rows land in the archive in their order, under
+    # the header; a second archive appends below them.
+    contacts = [{"client_id": f"K{i % 2 + 1}", "channel": "电话", "notes": f"行{i}",
+                 "date": datetime(2025 if i % 3 else 2026, 1 + i % 12, 1 + i % 28, 10)} for i in range(40)]
+    path = make_workbook(tmp_path / "客户.xlsx", clients=[client("K1"), client("K2")], contacts=contacts)
+    before = row_bytes(path)
+    history = frame_rows(load(path)[0])
+    when = {n: contacts[n - 2]["date"] for n in before if n > 1}
+    archived: list[int] = []  # rows of the original sheet now in the archive, in order
+    for cut in (datetime(2025, 7, 1), datetime(2026, 1, 1)):
+        moved = [n for n in sorted(when) if when[n] < cut and n not in archived]
+        result = archive_master(path, cut.date())
+        assert result.moved == len(moved) > 0
+        if not archived:  # the first archive carries the rows byte for byte, renumbered
+            rows = row_bytes(archive_path(path))
+            assert [rows[k + 2] for k in range(len(moved))] == [
+                archive_mod.renumber(before[n], k + 2) for k, n in enumerate(moved)]
+        archived += moved
+        assert [r["备注"] for r in contact_rows(archive_path(path))] == [f"行{n - 2}" for n in archived]
+        stay = [n for n in sorted(when) if n not in archived]
+        kept = row_bytes(path)
+        assert result.kept == len(stay) and sorted(kept) == list(range(1, len(stay) + 2))
+        assert [kept[k + 2] for k in range(len(stay))] == [
+            archive_mod.renumber(before[n], k + 2) for k, n in enumerate(stay)]
+    assert len(archived) == 26 and frame_rows(load(path)[0]) == history
+
+
 def test_a_failed_master_write_leaves_both_files_as_they_were(office, monkeypatch):
     assert run_cli("archive", office, "--before", "2025-06-01").returncode == 0
     archive = archive_path(office)
@@ -150,6 +179,24 @@ def test_a_failed_master_write_leaves_both_files_as_they_were(office, monkeypatc
         archive_master(office, date(2026, 1, 1))
     assert parts(office) == saved_master and parts(archive) == saved_archive
     assert not [p for p in office.parent.iterdir() if p.name.startswith(".xlcrm-")]
+
+
+def test_rows_without_numbers_are_refused(office, tmp_path):
+    # Rows may leave out r="…" (they follow one another); moving them cannot say where to.
+    import re
+
+    part = contacts_part(office)
+    bare = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(office) as src, zipfile.ZipFile(bare, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == part:
+                data = re.sub(rb'(<row\b[^>]*?)\sr="14"', rb"\1", data)
+            dst.writestr(info, data)
+    saved = parts(bare)
+    with pytest.raises(RefreshError, match="行号"):
+        archive_master(bare, date(2026, 1, 1))
+    assert parts(bare) == saved and not archive_path(bare).exists()
 
 
 def test_formulas_in_the_contacts_sheet_are_refused(office):
