@@ -22,9 +22,9 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
+from html import unescape  # XML text: &amp; and character references (&#23458;) alike
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import unescape
 
 from defusedxml import ElementTree
 from openpyxl.utils import column_index_from_string, get_column_letter
@@ -99,33 +99,43 @@ def _header_from_sheet(zf: zipfile.ZipFile, xml: str, aliases: dict[str, str]) -
     raise RefreshError("找不到表头行,无法追加")
 
 
-def _last_row(xml: str, first_col: int, last_col: int, below: int) -> tuple[int, str | None]:
-    """The last row (> below) with a value in the columns, and that row's XML."""
-    last, body = below, None
-    for m in _ROW.finditer(xml):
-        r = int(m.group(1))
-        if r <= below or not m.group(2) or not _VALUE.search(m.group(2)):
-            continue
-        for c in _CELL.finditer(m.group(2)):
-            if first_col <= column_index_from_string(c.group(1)) <= last_col and _VALUE.search(c.group(0)):
-                if r >= last:
-                    last, body = r, m.group(2)
-                break
-    return last, body
-
-
-def _render_rows(xml: str, start: int, new_rows: list[dict[int, str]]) -> str:
-    """Put new rows (column index -> cell XML) at `start`…, merging with any rows already there."""
-    m = re.search(r"<sheetData\s*/>|<sheetData\b[^>]*>(.*?)</sheetData>", xml, re.S)
+def _sheet_data(data: bytes) -> tuple[int, int, int, int]:
+    """(open tag start, rows start, rows end, close tag end) of `<sheetData>` in a sheet part."""
+    m = re.search(rb"<sheetData\s*/>|<sheetData\b[^>]*>", data)
     if m is None:
         raise RefreshError("工作表结构无法识别(没有 sheetData)")
-    inner = m.group(1) or ""
-    cut = len(inner)
-    for row in _ROW.finditer(inner):
-        if int(row.group(1)) >= start:
-            cut = row.start()
-            break
-    head, tail = inner[:cut], inner[cut:]
+    if m.group(0).endswith(b"/>"):
+        return m.start(), m.end(), m.end(), m.end()
+    end = data.find(b"</sheetData>", m.end())
+    if end < 0:
+        raise RefreshError("工作表结构无法识别(没有 sheetData)")
+    return m.start(), m.end(), end, end + len(b"</sheetData>")
+
+
+def _last_row(data: bytes, start: int, end: int, first_col: int, last_col: int, below: int
+              ) -> tuple[int, str | None, int]:
+    """The last row (> below) with a value in the columns, that row's XML, and where the
+    rows after it begin. Rows come in order, so the search walks back from the end and
+    stops at the first such row (or at row `below`): a sheet of a million rows is not
+    split into rows to add a few."""
+    pos = end
+    while (at := data.rfind(b"<row", start, pos)) >= 0:
+        m = _ROW.match(data[at:pos].decode("utf-8"))
+        if m is not None:
+            r = int(m.group(1))
+            if r <= below:
+                break
+            if m.group(2) and _VALUE.search(m.group(2)):
+                for c in _CELL.finditer(m.group(2)):
+                    if first_col <= column_index_from_string(c.group(1)) <= last_col and _VALUE.search(c.group(0)):
+                        return r, m.group(2), pos
+        pos = at
+    return below, None, pos
+
+
+def _render_rows(tail: str, start: int, new_rows: list[dict[int, str]]) -> str:
+    """New rows (column index -> cell XML) at `start`…, merged with the rows of `tail` (the
+    sheet's rows from `start` on: formatted empty rows, values beyond the table)."""
     existing = {int(r.group(1)): r for r in _ROW.finditer(tail)}
     out: list[str] = []
     end = start + len(new_rows) - 1
@@ -143,8 +153,18 @@ def _render_rows(xml: str, start: int, new_rows: list[dict[int, str]]) -> str:
             attrs = " " + ht.group(1) if ht else ""
         out.append(f'<row r="{r}"{attrs}>' + "".join(merged[j] for j in sorted(merged) if merged[j]) + "</row>")
     rest = [row.group(0) for row in _ROW.finditer(tail) if int(row.group(1)) > end]
-    data = "<sheetData>" + head + "".join(out) + "".join(rest) + "</sheetData>"
-    return xml[:m.start()] + data + xml[m.end():]
+    return "".join(out) + "".join(rest)
+
+
+def _first_rows(data: bytes, start: int, end: int, rows: int = 25) -> str:
+    """The sheet's XML down to about its first `rows` rows (where a header row is looked for)."""
+    pos = start
+    for _ in range(rows):
+        at = data.find(b"</row>", pos, end)
+        if at < 0:
+            return data[:end].decode("utf-8")
+        pos = at + len(b"</row>")
+    return data[:pos].decode("utf-8")
 
 
 def _grow_dimension(xml: str, last_row: int, last_col: int) -> str:
@@ -165,8 +185,9 @@ def _grow_table(xml: str, c1: int, r1: int, c2: int, last_row: int) -> str:
 
 
 def _append_sheet(zf: zipfile.ZipFile, part: str, sheet: schema.Sheet, rows: Sequence[Row],
-                  replaced: dict[str, bytes]) -> int:
-    xml = zf.read(part).decode("utf-8")
+                  replaced: dict[str, Any]) -> int:
+    data = zf.read(part)
+    opened, first, stop, closed = _sheet_data(data)
     aliases = schema.header_map(sheet)
     tables = table_parts(zf, part)
     table_xml = zf.read(tables[0]).decode("utf-8") if tables else None
@@ -177,7 +198,7 @@ def _append_sheet(zf: zipfile.ZipFile, part: str, sheet: schema.Sheet, rows: Seq
             raise RefreshError(f"「{sheet.zh}」表带汇总行,无法在其后追加;请在 Excel 中取消汇总行")
         headers = {c1 + k: h for k, h in enumerate(_table_headers(table_xml))}
     else:
-        r1, headers = _header_from_sheet(zf, xml, aliases)
+        r1, headers = _header_from_sheet(zf, _first_rows(data, first, stop), aliases)
         c1, c2, r2 = min(headers), max(headers), r1
     letters = {}
     for j, header in headers.items():
@@ -187,8 +208,9 @@ def _append_sheet(zf: zipfile.ZipFile, part: str, sheet: schema.Sheet, rows: Seq
     missing = [c.zh for c in sheet.columns if c.required and c.key not in letters]
     if missing:
         raise RefreshError(f"「{sheet.zh}」表缺少列 {'、'.join(missing)},无法追加")
-    last, last_body = _last_row(xml, c1, c2, r1)
-    styles = {j + 1: s for j, s in _column_styles(xml).items()}
+    last, last_body, cut = _last_row(data, first, stop, c1, c2, r1)
+    # The column styles from <cols>: the sheet parsed without its rows.
+    styles = {j + 1: s for j, s in _column_styles(data[:first] + data[stop:]).items()}
     if last_body:
         for c in _CELL.finditer(last_body):
             s = re.search(r'\ss="(\d+)"', c.group(0))
@@ -206,9 +228,13 @@ def _append_sheet(zf: zipfile.ZipFile, part: str, sheet: schema.Sheet, rows: Seq
             cells[j] = _cell(f"{get_column_letter(j)}{start + i}", value, styles.get(j))
         new_rows.append(cells)
     end = start + len(rows) - 1
-    xml = _render_rows(xml, start, new_rows)
-    xml = _grow_dimension(xml, end, c2)
-    replaced[part] = xml.encode("utf-8")
+    top = _grow_dimension(data[:opened].decode("utf-8"), end, c2)
+    added = _render_rows(data[cut:stop].decode("utf-8"), start, new_rows)
+    # The rows already there go to the writer as a view of the part read (a million-row
+    # 跟进记录 is 350 MB: neither copied nor joined; copy_package deflates piece by piece).
+    view = memoryview(data)
+    replaced[part] = [top.encode("utf-8"), b"<sheetData>", view[first:cut], added.encode("utf-8"),
+                      b"</sheetData>", view[closed:]]
     if table_xml is not None and ref is not None:
         replaced[tables[0]] = _grow_table(table_xml, c1, r1, c2, max(end, r2)).encode("utf-8")
     return start
@@ -238,7 +264,7 @@ def _append_locked(path: Path, target: Path, contents: Mapping[str, Sequence[Row
         raise WorkbookError(f"{path}: 无法打开({exc})") from exc
     with zf:
         parts = sheet_parts(zf)
-        replaced: dict[str, bytes] = {}
+        replaced: dict[str, Any] = {}  # part -> bytes, or its pieces
         for key, rows in contents.items():
             if not rows:
                 continue

@@ -461,17 +461,20 @@ class _Index:
         self.by_mobile: dict[str, list[str]] = {}
 
     @classmethod
-    def of_master(cls, book: Book) -> _Index:
+    def of_master(cls, book: Book, target: str = "clients") -> _Index:
+        """The master's clients; for a contact log (`target` contacts) also its clients by
+        name and mobile and its touches (a million rows: only when they are needed)."""
         index = cls()
+        log = target == "contacts"
         clients, name = book.clients, book.sheet_name("clients")
         for r in clients[["client_id", "phone", "name", "company", "_row"]].to_dict("records"):
             at = int(r["_row"])
-            if r.get("client_id"):
+            if log and r.get("client_id"):
                 index.by_name.setdefault(_squash(r.get("name")), []).append(str(r["client_id"]))
             if r.get("client_id"):
                 index.ids.setdefault(str(r["client_id"]), f"{name}!{cell_of(book, 'clients', 'client_id', at)}")
             mobile = mobile_key(r.get("phone"))
-            if mobile and r.get("client_id"):
+            if log and mobile and r.get("client_id"):
                 index.by_mobile.setdefault(mobile, []).append(str(r["client_id"]))
             if mobile:
                 index.mobiles.setdefault(mobile, f"{name}!{cell_of(book, 'clients', 'phone', at)}")
@@ -481,19 +484,35 @@ class _Index:
                                         f"{name}!{cell_of(book, 'clients', 'phone', at)}")
             if who and company:
                 index.people.setdefault((who, company), f"{name}!{cell_of(book, 'clients', 'name', at)}")
-        contacts, cname = book.contacts, book.sheet_name("contacts")
-        archived = cname
-        if book.path is not None:  # rows read from the archive beside the master have row 0
-            from .archive import archive_path
-
-            archived = f"[{archive_path(Path(book.path)).name}]{cname}"
-        for cid, when, notes, at in zip(contacts["client_id"], contacts["date"], contacts["notes"],
-                                        contacts["_row"], strict=True):
-            if isinstance(cid, str) and when == when:
-                key = (cid, _stamp(when), _squash(notes if isinstance(notes, str) else None))
-                index.touches.setdefault(key, archived if int(at) == 0 else
-                                         f"{cname}!{cell_of(book, 'contacts', 'date', int(at))}")
+        if log:
+            index.touches = _master_touches(book)
         return index
+
+
+def _master_touches(book: Book) -> dict[tuple, str]:
+    """(client, time to the second, squashed notes) of each touch in the master (and its
+    archive) -> where it is; the times formatted a column at a time (`_stamp` per row
+    takes 20 s for a million)."""
+    import pandas as pd
+
+    contacts, cname = book.contacts, book.sheet_name("contacts")
+    archived = cname
+    if book.path is not None:  # rows read from the archive beside the master have row 0
+        from .archive import archive_path
+
+        archived = f"[{archive_path(Path(book.path)).name}]{cname}"
+    when = pd.to_datetime(contacts["date"], errors="coerce")
+    stamps = when.dt.round("s").dt.strftime("%Y-%m-%d %H:%M:%S")
+    squashed: dict[Any, str] = {}
+    touches: dict[tuple, str] = {}
+    for cid, stamp, notes, at in zip(contacts["client_id"], stamps, contacts["notes"], contacts["_row"],
+                                     strict=True):
+        if isinstance(cid, str) and isinstance(stamp, str):
+            if notes not in squashed:
+                squashed[notes] = _squash(notes if isinstance(notes, str) else None)
+            touches.setdefault((cid, stamp, squashed[notes]), archived if int(at) == 0 else
+                               f"{cname}!{cell_of(book, 'contacts', 'date', int(at))}")
+    return touches
 
 
 def _stamp(value: Any) -> str:
@@ -571,7 +590,7 @@ def plan_import(master: str | Path, source: str | Path, sheet: str | None = None
     if plan.target == "clients" and "agent" not in plan.mapped and not assign:
         raise ImportRefused(f"源表没有「{schema.CLIENTS.column('agent').zh}」列(置业顾问、业务员、客户经理…);"
                             f"用 --agent 张伟 指定负责顾问(可重复,轮流分配),或用 --map 源表列名=负责顾问")
-    index = _Index.of_master(book)
+    index = _Index.of_master(book, plan.target)
     rows, findings = [], []
     skipped = duplicates = 0
     robin = cycle(assign) if assign else None
