@@ -11,6 +11,7 @@ memory of its largest process (from wait4, so a weekly worker counts too):
   cells as `xlcrm weekly` wrote, in as many processes as --jobs;
 - xlcrm validate, xlcrm refresh (one agent, a fresh copy, a cold process),
   xlcrm weekly --jobs 2, xlcrm sample --clients 100000;
+- xlcrm collect of the weekly books and xlcrm archive (on copies): time and memory only;
 - the 2 M-row case: the big sample plus an archive of ~1 M older 跟进记录 rows beside it
   (`xlcrm archive`): the read floor of both files, and refresh (which reads both).
 
@@ -34,6 +35,7 @@ from _common import AGENTS, BIG, CLIENTS, OUT, TODAY, ensure_big
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+ARCHIVE_BEFORE = "2026-06-01"
 
 READ_FLOOR = """
 import sys, fastexcel
@@ -163,6 +165,16 @@ def main() -> None:
     floor_dir.mkdir(parents=True)
     run(f"write floor: xlsxwriter constant_memory, {args.jobs} processes",
         [PY, "-c", WRITE_FLOOR, str(floor_dir), str(files), str(cells), str(args.jobs)], results)
+    # The other commands that read the whole office: memory (≤ 2 GB) and time, no floor ratio.
+    collected = OUT / "collect.xlsx"
+    shutil.copy(big, collected)
+    run(f"xlcrm collect ({files} weekly books back into the master)",
+        [PY, "-m", "xlcrm", "collect", str(collected), str(next(out.iterdir())), "-q"], results)
+    archived = OUT / "archive.xlsx"
+    shutil.copy(big, archived)
+    archive_path(archived).unlink(missing_ok=True)
+    run(f"xlcrm archive --before {ARCHIVE_BEFORE} (~40% of 跟进记录)",
+        [PY, "-m", "xlcrm", "archive", str(archived), "--before", ARCHIVE_BEFORE], results)
     if not args.skip_sample:
         run(f"xlcrm sample --clients {CLIENTS}", [PY, "-m", "xlcrm", "sample", str(OUT / "sample-bench.xlsx"),
                                                   "--clients", str(CLIENTS), "--agents", str(AGENTS), "--seed", "1",
