@@ -92,5 +92,6 @@ def collect_files(master: str | Path, paths: list[Path], today: date) -> Collect
                             + (f",{len(ticks.logged.skipped)} 行未记录" if ticks.logged.skipped else ""))
     if rows:
         name = book.sheet_name("contacts")
+        book = ticks = None  # the frames are not needed to append: their memory is
         replace_owned_sheets(master, {}, extra=lambda zf: appended_parts(zf, name, letters, rows)[0])
     return result

@@ -846,7 +846,7 @@ def _copy_bytes(src: Path) -> Callable[[Path], None]:
 
 def replace_owned_sheets(path: str | Path, contents: dict[str, Sequence[Sequence[Any]]],
                          backup: bool = True, stamp: Stamp | None = None,
-                         extra: Callable[[zipfile.ZipFile], dict[str, bytes]] | None = None) -> Path | None:
+                         extra: Callable[[zipfile.ZipFile], dict[str, Any]] | None = None) -> Path | None:
     """Write rows (by sheet key, schema column order) into the owned sheets of `path`.
 
     Follows a symbolic link to its target, keeps the file's permissions, refuses a

@@ -11,7 +11,7 @@ Cells are inline strings, numbers and date serials, styled like the same column 
 the last existing row (else the column's style), so styles.xml and sharedStrings.xml
 stay as they were. A value starting with `=` is text, never a formula.
 
-    parts = appended_parts(zf, "跟进记录", letters, rows)  # {part name: new bytes}
+    parts = appended_parts(zf, "跟进记录", letters, rows)  # {part name: new bytes or pieces}
 """
 
 from __future__ import annotations
@@ -80,6 +80,14 @@ def append_sheet_xml(data: bytes, letters: Sequence[str], rows: Sequence[Sequenc
     filled, as typing would); `header` is the table's header row, whose styles are
     not copied. Returns the new bytes and the first new row's number.
     """
+    pieces, first = _appended_pieces(data, letters, rows, header)
+    return b"".join(pieces), first
+
+
+def _appended_pieces(data: bytes, letters: Sequence[str], rows: Sequence[Sequence[Any]],
+                     header: int) -> tuple[list[Any], int]:
+    """`append_sheet_xml` as pieces (views of `data`, and the new rows): a million-row
+    sheet is 350 MB, and the package writer deflates it piece by piece uncopied."""
     end = data.rfind(b"</sheetData>")
     if end < 0:
         empty = re.search(rb"<sheetData\s*/>", data)
@@ -97,12 +105,12 @@ def append_sheet_xml(data: bytes, letters: Sequence[str], rows: Sequence[Sequenc
         out.append(f'<row r="{i}">{cells}</row>')
     new_last = first + len(rows) - 1
     body = "".join(out).encode("utf-8")
-    head = data[:end]
-    dim = re.search(rb'<dimension ref="([^"]*)"\s*/>', head[:4096])
+    view = memoryview(data)
+    dim = re.search(rb'<dimension ref="([^"]*)"\s*/>', data[:min(4096, end)])
     if dim:
         ref = _grow_ref(dim.group(1).decode(), new_last).encode()
-        head = head[:dim.start(1)] + ref + head[dim.end(1):]
-    return head + body + data[end:], first
+        return [view[:dim.start(1)], ref, view[dim.end(1):end], body, view[end:]], first
+    return [view[:end], body, view[end:]], first
 
 
 def append_table_xml(xml: bytes, last: int) -> bytes:
@@ -121,9 +129,10 @@ def table_rows(xml: bytes) -> tuple[int, int]:
 
 
 def appended_parts(zf: zipfile.ZipFile, sheet_name: str, letters: Sequence[str],
-                   rows: Sequence[Sequence[Any]]) -> tuple[dict[str, bytes], int]:
-    """{part: new bytes} appending `rows` to the sheet `sheet_name` and its table, and
-    the first new row's number. Only the sheet part and its table part change."""
+                   rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int]:
+    """{part: new bytes, or the sheet's in pieces} appending `rows` to the sheet
+    `sheet_name` and its table, and the first new row's number. Only the sheet part and
+    its table part change (`package.copy_package` writes pieces as they come)."""
     if not rows:
         return {}, 0
     parts = sheet_parts(zf)
@@ -133,7 +142,7 @@ def appended_parts(zf: zipfile.ZipFile, sheet_name: str, letters: Sequence[str],
     tables = table_parts(zf, part)
     table_xml = {t: zf.read(t) for t in tables}
     header = min((table_rows(x)[0] for x in table_xml.values()), default=1)
-    data, first = append_sheet_xml(zf.read(part), letters, rows, header)
+    data, first = _appended_pieces(zf.read(part), letters, rows, header)
     last = first + len(rows) - 1
     out = {part: data}
     for name, xml in table_xml.items():
