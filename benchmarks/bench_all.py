@@ -11,7 +11,8 @@ memory of its largest process (from wait4, so a weekly worker counts too):
   cells as `xlcrm weekly` wrote, in as many processes as --jobs;
 - xlcrm validate, xlcrm refresh (one agent, a fresh copy, a cold process),
   xlcrm weekly --jobs 2, xlcrm sample --clients 100000;
-- xlcrm collect of the weekly books and xlcrm archive (on copies): time and memory only;
+- xlcrm collect of the weekly books (ten of them ticked), xlcrm import of 100,000 new
+  clients and of 100,000 touches, xlcrm archive (each on a copy): time and memory only;
 - the 2 M-row case: the big sample plus an archive of ~1 M older 跟进记录 rows beside it
   (`xlcrm archive`): the read floor of both files, and refresh (which reads both).
 
@@ -36,6 +37,7 @@ from _common import AGENTS, BIG, CLIENTS, OUT, TODAY, ensure_big
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 ARCHIVE_BEFORE = "2026-06-01"
+TICKED_BOOKS = 10
 
 READ_FLOOR = """
 import sys, fastexcel
@@ -132,6 +134,56 @@ def ensure_two_million() -> tuple[Path, Path]:
     return master, archive
 
 
+def ticked_books(weekly: Path, folder: Path, ticked: int) -> Path:
+    """The weekly books as agents return them: the first `ticked` with every dated row of
+    本周计划 ticked 完成=是 (through openpyxl, as Excel would save them), the rest as written."""
+    import openpyxl
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i, book in enumerate(sorted(weekly.glob("*.xlsx"))):
+        if i >= ticked or book.stem == "团队汇总":
+            shutil.copy(book, folder / book.name)
+            continue
+        wb = openpyxl.load_workbook(book)
+        ws = wb["本周计划"]
+        done = [c.value for c in ws[2]].index("完成") + 1
+        for r in range(3, ws.max_row + 1):
+            if hasattr(ws.cell(r, 1).value, "year"):
+                ws.cell(r, done).value = "是"
+        wb.save(folder / book.name)
+    return folder
+
+
+def import_sources(big: Path) -> dict[str, Path]:
+    """Two lists to import into the big master: 100,000 new clients (a CSV with other
+    headers, as an office's own export) and 100,000 touches of its clients."""
+    import csv
+    import random
+
+    import fastexcel
+
+    reader = fastexcel.read_excel(str(big))
+    agents = reader.load_sheet("顾问").to_pandas()["顾问"].tolist()
+    ids = reader.load_sheet("客户", use_columns=[0]).to_pandas()["客户编号"].tolist()
+    rng = random.Random(5)
+    clients, log = OUT / "import-clients.csv", OUT / "import-log.csv"
+    with open(clients, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["客户姓名", "性别", "手机号码", "置业顾问", "来源", "备注"])
+        for i in range(100_000):
+            out.writerow([rng.choice("王李张刘陈杨黄赵") + rng.choice("伟芳娜敏静强磊洋") + str(i % 97),
+                          rng.choice("男女"), f"1{rng.choice((39, 58, 86))}{i:08d}", rng.choice(agents),
+                          rng.choice(("来电", "来访", "活动")), f"=备注 {i}" if i % 1000 == 0 else ""])
+    with open(log, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["跟进日期", "客户编号", "跟进方式", "跟进内容"])
+        for i in range(100_000):
+            out.writerow([f"2026/{rng.randint(1, 10)}/{rng.randint(1, 28)} {rng.randint(8, 19)}:{rng.randint(0, 59):02d}",
+                          rng.choice(ids), rng.choice(("电话", "微信", "拜访")), f"回访 {i % 50}"])
+    return {"(100,000 new clients)": clients, "(100,000 touches into the 1 M-row log)": log}
+
+
 def first_agent(path: Path) -> str:
     import fastexcel
 
@@ -166,10 +218,15 @@ def main() -> None:
     run(f"write floor: xlsxwriter constant_memory, {args.jobs} processes",
         [PY, "-c", WRITE_FLOOR, str(floor_dir), str(files), str(cells), str(args.jobs)], results)
     # The other commands that read the whole office: memory (≤ 2 GB) and time, no floor ratio.
+    returned = ticked_books(next(out.iterdir()), OUT / "returned", TICKED_BOOKS)
     collected = OUT / "collect.xlsx"
     shutil.copy(big, collected)
-    run(f"xlcrm collect ({files} weekly books back into the master)",
-        [PY, "-m", "xlcrm", "collect", str(collected), str(next(out.iterdir())), "-q"], results)
+    run(f"xlcrm collect ({files} weekly books, {TICKED_BOOKS} of them ticked)",
+        [PY, "-m", "xlcrm", "collect", str(collected), str(returned), "--today", "2026-11-29", "-q"], results)
+    for what, source in import_sources(big).items():
+        imported = OUT / "import.xlsx"
+        shutil.copy(big, imported)
+        run(f"xlcrm import {what}", [PY, "-m", "xlcrm", "import", str(imported), str(source)], results)
     archived = OUT / "archive.xlsx"
     shutil.copy(big, archived)
     archive_path(archived).unlink(missing_ok=True)
