@@ -90,3 +90,33 @@ def test_under_a_bare_header_the_new_rows_do_not_take_the_headers_look(tmp_path)
     ws = openpyxl.load_workbook(path)["客户"]
     assert ws["A1"].value == "客户编号" and ws["A2"].value == "N1" and ws["A3"].value is None
     assert ws["A1"].font.b and not ws["A2"].font.b
+
+
+def test_a_row_without_a_number_below_the_data_is_kept(tmp_path):
+    # Rows may leave out r="…"; one below the data keeps its place and its value.
+    path = make_workbook(tmp_path / "n.xlsx", clients=[client("K1")])
+    part = _sheet_part(path, schema.CLIENTS)
+    bare = b'<row><c r="AC3" t="inlineStr"><is><t>note</t></is></c></row>'
+    _rewrite(path, part, lambda xml: xml.replace(b"</sheetData>", bare + b"</sheetData>"))
+    append_rows(path, "clients", [client("N1", phone="13900000001")])
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(part)
+    assert bare in xml and xml.index(bare) < xml.index(b"<t>N1</t>")
+
+
+def test_pieces_pack_as_well_as_the_whole():
+    # ISA-L makes a block of each call: small pieces are gathered first, so a part handed
+    # over in pieces (appended rows, views of the old sheet) packs like one piece.
+    import zlib
+
+    from xlcrm.io.package import Deflater
+
+    rows = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>K%d</t></is></c></row>' % (i, i, i)
+                    for i in range(2, 3000))
+    whole, pieces = Deflater(), Deflater()
+    whole.add(rows)
+    for k in range(0, len(rows), 97):
+        pieces.add(memoryview(rows)[k:k + 97])
+    a, b = whole.done(), pieces.done()
+    assert (b.crc, b.size) == (a.crc, a.size) == (zlib.crc32(rows), len(rows))
+    assert zlib.decompress(b.data, -15) == rows and b.data == a.data

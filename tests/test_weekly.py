@@ -256,11 +256,17 @@ def test_every_kind_of_value_is_written_as_before(tmp_path):
     s = Sheet(book, "表", "标题", [(f"c{j}", 10) for j in range(len(values))])
     s.write(values, book.text)
     s.write(list(reversed(values)), book.overdue)  # the same classes again, from the cache
-    s.write([float("inf"), np.float32("nan"), np.float64("-inf"), "控\x01制\x0b符\ufffe", "x_x0041_y"], book.text)
+    odd = [float("inf"), np.float32("nan"), np.float64("-inf"), "控\x01制\x0b符\ufffe", "x_x0041_y"]
+    s.write(odd, book.text)
     book.close()
-    # No number for ±inf; what XML cannot hold is dropped; the same in every reader.
+    # No number for ±inf; what XML cannot hold is dropped; the same in every reader, through
+    # the plain rows and through xlsxwriter's API alike.
     from .filecheck import check_file
     assert check_file(tmp_path / "v.xlsx")["表"][4] == [None, None, None, "控制符", "x_x0041_y"]
+    api = Book(tmp_path / "api.xlsx", plain=False)
+    Sheet(api, "表", "标题", [(f"c{j}", 10) for j in range(len(odd))]).write(odd, api.text)
+    api.close()
+    assert check_file(tmp_path / "api.xlsx")["表"][2] == [None, None, None, "控制符", "x_x0041_y"]
     ws = openpyxl.load_workbook(tmp_path / "v.xlsx")["表"]
     expected = [1, 2.5, 3, 4.5, 5, None, None, None, None, "是", 0, datetime(2026, 11, 23), datetime(2026, 11, 24, 12),
                 datetime(2026, 11, 25), "=1+1", "长" * (CELL_LIMIT - len(CAP_MARKER)) + CAP_MARKER, "<NA>", "  空格 "]

@@ -119,18 +119,21 @@ def _last_row(data: bytes, start: int, end: int, first_col: int, last_col: int, 
     stops at the first such row (or at row `below`): a sheet of a million rows is not
     split into rows to add a few."""
     pos = end
+    keep: int | None = None  # a row without a number: it and everything above stay as they are
     while (at := data.rfind(b"<row", start, pos)) >= 0:
         m = _ROW.match(data[at:pos].decode("utf-8"))
-        if m is not None:
+        if m is None:
+            keep = pos if keep is None else keep
+        else:
             r = int(m.group(1))
             if r <= below:
                 break
             if m.group(2) and _VALUE.search(m.group(2)):
                 for c in _CELL.finditer(m.group(2)):
                     if first_col <= column_index_from_string(c.group(1)) <= last_col and _VALUE.search(c.group(0)):
-                        return r, m.group(2), pos
+                        return r, m.group(2), pos if keep is None else keep
         pos = at
-    return below, None, pos
+    return below, None, pos if keep is None else keep
 
 
 def _render_rows(tail: str, start: int, new_rows: list[dict[int, str]]) -> str:

@@ -130,8 +130,9 @@ def _head_rows(xml: bytes, start: int, end: int, header: int) -> list[bytes]:
 def _row_starts(xml: bytes, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
     """The Excel row number of each `<row>` in sheetData and where it starts, plus `end`.
 
-    sheetData holds only rows, back to back, so a row ends where the next one starts:
-    16 bytes a row instead of a bytes object each (a million rows is 350 MB of XML).
+    sheetData holds only rows (and the white space between them, if any), so a row ends
+    where the next one starts: 16 bytes a row instead of a bytes object each (a million
+    rows is 350 MB of XML).
     """
     numbers, starts = array("q"), array("q")
     for m in _ROW_AT.finditer(xml, start, end):
@@ -255,7 +256,7 @@ def master_parts(zf: zipfile.ZipFile, name: str, moved: set[int]) -> tuple[dict[
     new_numbers = np.where(numbers > header, numbers - shift, numbers)[stays]
     last = int(max(header, new_numbers.max(initial=header)))
     view = memoryview(xml)
-    sheet = Deflater()
+    sheet = Deflater(6)  # as copy_package packs: the master's biggest part stays as small
     sheet.add(_set_dimension(xml[:start], last))
     sheet.add(view[start:starts[0]] if len(numbers) else b"")
     for i, number in zip(stays.tolist(), new_numbers.tolist(), strict=True):
@@ -265,7 +266,7 @@ def master_parts(zf: zipfile.ZipFile, name: str, moved: set[int]) -> tuple[dict[
     out: dict[str, Any] = {part: sheet.done()}
     for t in table_parts(zf, part):
         out[t] = _set_table_last(zf.read(t), header, last)
-    gone = [xml[starts[i]:starts[i + 1]] for i in np.flatnonzero(goes).tolist()]
+    gone = [xml[starts[i]:starts[i + 1]].rstrip() for i in np.flatnonzero(goes).tolist()]  # without the white space after
     view.release()
     return out, gone, int(np.count_nonzero(numbers[stays] > header))
 

@@ -16,6 +16,7 @@ the previous file, then `os.replace`.
 
 from __future__ import annotations
 
+import copy
 import errno
 import math
 import os
@@ -487,21 +488,45 @@ class Packed:
 
 class Deflater:
     """A part's content deflated (raw stream) as it is added, with its CRC-32 and size.
-    Level 1 is ISA-L's (4x zlib's speed, about the same size); other levels are zlib's."""
+    Level 1 is ISA-L's (4x zlib's speed, about the same size); other levels are zlib's.
+
+    Small pieces are gathered up to BATCH bytes before they are deflated: ISA-L makes a
+    block of each call, so a part added in many small pieces would pack much worse (and
+    differently) than the same bytes added at once.
+    """
+
+    BATCH = 1 << 20
 
     def __init__(self, level: int = 1) -> None:
         self.lib = _fast_deflate if level <= 1 else zlib
         self.packer = self.lib.compressobj(level, self.lib.DEFLATED, -15)
         self.out: list[bytes] = []
         self.crc = self.size = 0
+        self.waiting: list[bytes] = []
+        self.waited = 0
 
-    def add(self, data: bytes) -> None:
-        if data:
-            self.out.append(self.packer.compress(data))
-            self.crc = self.lib.crc32(data, self.crc)
-            self.size += len(data)
+    def add(self, data: bytes | memoryview) -> None:
+        if not data:
+            return
+        self.crc = self.lib.crc32(data, self.crc)
+        self.size += len(data)
+        if len(data) >= self.BATCH:
+            self._flush()
+        else:
+            self.waiting.append(bytes(data))
+            self.waited += len(data)
+            if self.waited < self.BATCH:
+                return
+            data, self.waiting, self.waited = b"".join(self.waiting), [], 0
+        self.out.append(self.packer.compress(data))
+
+    def _flush(self) -> None:
+        if self.waiting:
+            self.out.append(self.packer.compress(b"".join(self.waiting)))
+            self.waiting, self.waited = [], 0
 
     def done(self) -> Packed:
+        self._flush()
         self.out.append(self.packer.flush())
         return Packed(b"".join(self.out), self.crc, self.size)
 
@@ -520,14 +545,16 @@ def copy_package(src_path: Path, src: zipfile.ZipFile, dst_path: Path | BinaryIO
     big = len(infos) >= 0xFFFF or any(i.file_size >= 0xFFFFFFFF or i.compress_size >= 0xFFFFFFFF
                                       or i.header_offset >= 0xFFFFFFFF for i in infos)
     if big or src_path.stat().st_size >= 0xFFFFFFFF:
-        if any(isinstance(data, Packed) for data in replaced.values()):
-            raise ValueError("zip64 packages take no pre-deflated parts")
         with zipfile.ZipFile(dst_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
             for info in infos:
                 data = replaced.get(info.filename)
-                if data is not None and not isinstance(data, bytes):
+                if isinstance(data, Packed):  # zipfile deflates it again
+                    data = zlib.decompress(data.data, -15)
+                elif data is not None and not isinstance(data, bytes):
                     data = b"".join(data)
-                out.writestr(info, data if data is not None else src.read(info.filename),
+                # A copy: writestr sets the sizes and CRC of the ZipInfo it is given, and `src`
+                # reads its parts by these (a second copy from the same ZipFile would fail).
+                out.writestr(copy.copy(info), data if data is not None else src.read(info.filename),
                              compress_type=info.compress_type)
         return
     central = []

@@ -147,15 +147,10 @@ class Sheet:
                 else:
                     string(row, j, text, f)
                 continue
-            if kind is _BLANK:
+            if kind is _BLANK or not math.isfinite(value := float(value)):  # also ±inf, a numpy NaN
                 if cells is None:
                     blank(row, j, None, f)
                 elif f is not None:  # a blank without a format is no cell at all
-                    cells.append((j, _PLAIN_BLANK, None, f))
-            elif not math.isfinite(value := float(value)):  # ±inf, or a NaN of numpy's
-                if cells is None:
-                    blank(row, j, None, f)
-                elif f is not None:
                     cells.append((j, _PLAIN_BLANK, None, f))
             elif cells is not None:
                 cells.append((j, _PLAIN_NUMBER, value, f))
