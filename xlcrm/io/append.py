@@ -39,6 +39,7 @@ from .package import (
     check_writable,
     copy_package,
     is_open_in_excel,
+    sheet_data_span,
     sheet_parts,
     table_parts,
     workbook_lock,
@@ -100,16 +101,10 @@ def _header_from_sheet(zf: zipfile.ZipFile, xml: str, aliases: dict[str, str]) -
 
 
 def _sheet_data(data: bytes) -> tuple[int, int, int, int]:
-    """(open tag start, rows start, rows end, close tag end) of `<sheetData>` in a sheet part."""
-    m = re.search(rb"<sheetData\s*/>|<sheetData\b[^>]*>", data)
-    if m is None:
+    span = sheet_data_span(data)
+    if span is None:
         raise RefreshError("工作表结构无法识别(没有 sheetData)")
-    if m.group(0).endswith(b"/>"):
-        return m.start(), m.end(), m.end(), m.end()
-    end = data.find(b"</sheetData>", m.end())
-    if end < 0:
-        raise RefreshError("工作表结构无法识别(没有 sheetData)")
-    return m.start(), m.end(), end, end + len(b"</sheetData>")
+    return span
 
 
 def _last_row(data: bytes, start: int, end: int, first_col: int, last_col: int, below: int

@@ -56,6 +56,7 @@ from .package import (
     check_writable,
     copy_package,
     is_open_in_excel,
+    sheet_data_span,
     sheet_parts,
     table_parts,
     target_of,
@@ -104,10 +105,8 @@ class Archived:
 
 def _sheet_data(xml: bytes) -> tuple[int, int]:
     """(start, end) of the inside of <sheetData>…</sheetData>; (-1, -1) when empty/absent."""
-    m = re.search(rb"<sheetData\b[^>]*>", xml)
-    if m is None or xml[m.end() - 2:m.end()] == b"/>":
-        return -1, -1
-    return m.end(), xml.rindex(b"</sheetData>")
+    span = sheet_data_span(xml)
+    return (-1, -1) if span is None or span[1] == span[3] else (span[1], span[2])
 
 
 def _no_row_numbers() -> RefreshError:

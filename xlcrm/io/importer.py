@@ -502,7 +502,7 @@ def _master_touches(book: Book) -> dict[tuple, str]:
 
         archived = f"[{archive_path(Path(book.path)).name}]{cname}"
     when = pd.to_datetime(contacts["date"], errors="coerce")
-    stamps = when.dt.round("s").dt.strftime("%Y-%m-%d %H:%M:%S")
+    stamps = when.dt.round("s").dt.strftime(_STAMP)
     squashed: dict[Any, str] = {}
     touches: dict[tuple, str] = {}
     for cid, stamp, notes, at in zip(contacts["client_id"], stamps, contacts["notes"], contacts["_row"],
@@ -515,12 +515,15 @@ def _master_touches(book: Book) -> dict[tuple, str]:
     return touches
 
 
+_STAMP = "%Y-%m-%d %H:%M:%S"  # a touch's time, in the master's index and for an imported row alike
+
+
 def _stamp(value: Any) -> str:
     """A touch's time to the second (a serial read back may be a few microseconds off)."""
     import pandas as pd
 
     try:
-        return pd.Timestamp(value).round("s").strftime("%Y-%m-%d %H:%M:%S")
+        return pd.Timestamp(value).round("s").strftime(_STAMP)
     except (ValueError, TypeError):
         return str(value)
 

@@ -142,6 +142,18 @@ def _serialize(root: etree._Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body
 
 
+def sheet_data_span(data: bytes) -> tuple[int, int, int, int] | None:
+    """(open tag start, rows start, rows end, close tag end) of `<sheetData>` in a sheet
+    part (rows start == rows end == close tag end for `<sheetData/>`); None without one."""
+    m = re.search(rb"<sheetData\s*/>|<sheetData\b[^>]*>", data)
+    if m is None:
+        return None
+    if m.group(0).endswith(b"/>"):
+        return m.start(), m.end(), m.end(), m.end()
+    end = data.find(b"</sheetData>", m.end())
+    return None if end < 0 else (m.start(), m.end(), end, end + len(b"</sheetData>"))
+
+
 def _column_styles(root: etree._Element | str | bytes) -> dict[int, str]:
     """0-based column -> style index from `<cols>` (the sheet's XML or its parsed root)."""
     if isinstance(root, str | bytes):
