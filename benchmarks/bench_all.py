@@ -222,7 +222,7 @@ def main() -> None:
     collected = OUT / "collect.xlsx"
     shutil.copy(big, collected)
     run(f"xlcrm collect ({files} weekly books, {TICKED_BOOKS} of them ticked)",
-        [PY, "-m", "xlcrm", "collect", str(collected), str(returned), "--today", "2026-11-29"], results)
+        [PY, "-m", "xlcrm", "collect", str(collected), str(returned), "--today", "2026-11-29", "-q"], results)
     for what, source in import_sources(big).items():
         imported = OUT / "import.xlsx"
         shutil.copy(big, imported)

@@ -309,12 +309,17 @@ def test_collect_logs_returned_weekly_workbooks_once_and_refuses_strangers(offic
     again = run_cli("collect", office, agent_book)
     assert again.returncode == 0 and "记录 0 次联系,已在跟进记录 3 次" in again.stdout
     assert parts(office) == after
+    quiet = run_cli("collect", office, agent_book, "-q")  # nothing went wrong: nothing to say
+    assert (quiet.returncode, quiet.stdout) == (0, "")
 
     other = make_workbook(tmp_path / "other.xlsx", clients=[client("K1")])
     other_before = parts(other)
     refused = run_cli("collect", other, agent_book)
     assert refused.returncode == 1 and "由另一个主工作簿生成" in refused.stdout and "Traceback" not in refused.stderr
     assert parts(other) == other_before
+    quiet = run_cli("collect", "-q", other, agent_book)  # a refusal is a problem: still said
+    assert quiet.returncode == 1 and quiet.stdout.splitlines() == [line for line in refused.stdout.splitlines()
+                                                                   if "没有导入" in line]
 
     # Re-running weekly for the week refuses to overwrite the ticked workbook, unless --force.
     ticked = agent_book.read_bytes()

@@ -392,9 +392,10 @@ def weekly(path: Path, out_dir: Path, week: str | None, jobs: int, quiet: bool, 
 @cli.command()
 @click.argument("master", type=click.Path(path_type=Path))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="只输出问题(被拒绝的文件和有问题的行)。")
 @today_option
 @friendly
-def collect(master: Path, paths: tuple[Path, ...], today: str | None) -> None:
+def collect(master: Path, paths: tuple[Path, ...], quiet: bool, today: str | None) -> None:
     """把交回的每周行动表中打勾的行记入主工作簿的「跟进记录」。
 
     PATHS 是 xlcrm weekly 生成的每周行动表,或放这些文件的文件夹。「本周计划」或「短信草稿」
@@ -413,10 +414,11 @@ def collect(master: Path, paths: tuple[Path, ...], today: str | None) -> None:
     except RefreshError as exc:
         raise Refused(str(exc)) from None
     _echo_findings(result.findings, limit=20)
-    for line in result.lines:
+    for line in result.problems if quiet else result.lines:
         click.echo(line)
-    click.echo(f"{master}: 共记录 {result.touches} 次联系到跟进记录"
-               + (f",{len(result.refused)} 份被拒绝" if result.refused else ""))
+    if not quiet:
+        click.echo(f"{master}: 共记录 {result.touches} 次联系到跟进记录"
+                   + (f",{len(result.refused)} 份被拒绝" if result.refused else ""))
     if result.refused:
         sys.exit(1)
 

@@ -31,6 +31,13 @@ class CollectResult:
     lines: list[str] = field(default_factory=list)  # one per file
     refused: list[Path] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the lines of the refused files
+
+    def refuse(self, path: Path, why: str) -> None:
+        line = f"{path.name}: 没有导入{why}"
+        self.lines.append(line)
+        self.problems.append(line)
+        self.refused.append(path)
 
 
 def weekly_files(paths: list[Path]) -> list[Path]:
@@ -59,23 +66,19 @@ def collect_files(master: str | Path, paths: list[Path], today: date) -> Collect
         try:
             props = custom_properties(path)
         except WorkbookError as exc:
-            result.lines.append(f"{path.name}: 没有导入({exc})")
-            result.refused.append(path)
+            result.refuse(path, f"({exc})")
             continue
         source = props.get(schema.WEEK_MASTER_PROPERTY)
         if not source:
-            result.lines.append(f"{path.name}: 没有导入,这不是 xlcrm weekly 生成的每周行动表")
-            result.refused.append(path)
+            result.refuse(path, ",这不是 xlcrm weekly 生成的每周行动表")
             continue
         if source != identity:
-            result.lines.append(f"{path.name}: 没有导入,这份每周行动表是由另一个主工作簿生成的,不是 {master.name}")
-            result.refused.append(path)
+            result.refuse(path, f",这份每周行动表是由另一个主工作簿生成的,不是 {master.name}")
             continue
         try:
             task_rows, found = week_task_rows(path)
         except WorkbookError as exc:
-            result.lines.append(f"{path.name}: 没有导入({exc})")
-            result.refused.append(path)
+            result.refuse(path, f"({exc})")
             continue
         result.findings += found
         agent = props.get(schema.WEEK_AGENT_PROPERTY) or None
