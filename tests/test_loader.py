@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xlcrm.io import loader, schema
+from xlcrm.io.archive import archive_path
 from xlcrm.io.dates import parse_date, parse_month_day
+from xlcrm.io.errors import WorkbookError
+from xlcrm.io.loader import load
+from xlcrm.io.package import sheet_parts
 
-from .conftest import client, make_book
+from .conftest import client, make_book, make_workbook
 
 
 @pytest.mark.parametrize("text", ["2024-03-05", "2024/3/5", "2024.3.5", "2024年3月5日", "20240305",
@@ -74,3 +80,38 @@ def test_contact_datetimes_keep_their_time(tmp_path):
     book, _ = make_book(tmp_path, clients=[client("K1")],
                         contacts=[{"client_id": "K1", "date": when, "channel": "电话"}])
     assert book.contacts["date"].iloc[0] == when
+
+
+def test_only_some_sheets_are_read_but_every_sheet_is_checked(tmp_path, monkeypatch):
+    touches = [{"client_id": "K1", "date": datetime(2026, 11, 2 + i), "channel": "电话"} for i in range(3)]
+    path = make_workbook(tmp_path / "book.xlsx", clients=[client("K1"), client("K2", phone="13900139000")],
+                         contacts=touches)
+    whole, _ = load(path)
+    some, findings = load(path, only=("clients", "agents"))
+    assert findings == []
+    assert some.clients.equals(whole.clients) and some.agents.equals(whole.agents)
+    assert len(whole.contacts) == 3 and some.contacts.empty
+    assert some.names["contacts"] == "跟进记录" and "contacts" not in some.letters
+    # Nor is the archive of 跟进记录 (xlcrm archive) read: here, one that is not a workbook.
+    archive_path(path).write_bytes(b"not a workbook")
+    with pytest.raises(WorkbookError):
+        load(path)
+    opened = []
+    real = loader._load
+    monkeypatch.setattr(loader, "_load", lambda p, only=None: opened.append(p) or real(p, only))
+    assert load(path, only=("clients", "agents"))[0].clients.equals(whole.clients)
+    assert opened == [path]
+    monkeypatch.undo()
+    archive_path(path).unlink()
+    # The sheet not read is still checked: a cell past Excel's last column refuses the file.
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst:
+        log = sheet_parts(src)[schema.CONTACTS.zh]
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == log:
+                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+                                                     b"</sheetData>")
+            dst.writestr(info.filename, data)
+    with pytest.raises(WorkbookError):
+        load(bad, only=("clients", "agents"))

@@ -572,12 +572,13 @@ def plan_import(master: str | Path, source: str | Path, sheet: str | None = None
                 maps: Sequence[str] = (), agents: Sequence[str] = (), add_agents: bool = False) -> ImportResult:
     """Read, map and check everything; write nothing. Raises ImportRefused / WorkbookError."""
     master = Path(master)
-    book, load_findings = load(master)
+    table = read_source(source, sheet)
+    plan = make_plan(table, parse_maps(maps))
+    # A client list is checked against 客户 and 顾问 only; a contact log against 跟进记录 too.
+    book, load_findings = load(master, only=("clients", "agents", plan.target))
     fatal = [f for f in load_findings if f.severity == "fatal"]
     if fatal:
         raise ImportRefused(f"{master} 不是完整的 xlcrm 工作簿:{fatal[0]};先用 xlcrm validate 检查")
-    table = read_source(source, sheet)
-    plan = make_plan(table, parse_maps(maps))
     match_agent = _agent_matcher(book)
     new_agents: list[str] = []
     assign: list[str] = []

@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -312,26 +312,33 @@ def _convert(col: schema.Column, raw: list[Any]):
     return out, bad
 
 
-def load(path: str | Path, archives: bool = True) -> tuple[Book, list[Finding]]:
+def load(path: str | Path, archives: bool = True,
+         only: Collection[str] | None = None) -> tuple[Book, list[Finding]]:
     """Load a workbook. Raises WorkbookError only for a file that isn't a workbook.
 
     With `archives`, the 跟进记录 rows of the archive beside it (`xlcrm archive`) come
     first in `contacts`, with `_row` 0 (they are not in the master's sheet); findings
     in the archive name it as `[文件名]跟进记录!B7`. The archive is read while the
     master is (each through its own threads).
+
+    With `only` (sheet keys), just those sheets are read; the others are still checked
+    (the guard) and found by name, and their frames are empty. An import of a client
+    list needs neither 跟进记录 nor its archive: a million rows it would read for nothing.
     """
     path = Path(path)
     archive = None
+    if only is not None and "contacts" not in only:
+        archives = False
     if archives:
         from .archive import archive_path
 
         archive = archive_path(path)
         archive = archive if archive.exists() else None
     if archive is None:
-        return _load(path)
+        return _load(path, only)
     with ThreadPoolExecutor(1) as pool:
-        old = pool.submit(_load, archive)
-        book, findings = _load(path)
+        old = pool.submit(_load, archive, only)
+        book, findings = _load(path, only)
         if "contacts" not in book.letters:
             return book, findings
         from .archive import interrupted_finding
@@ -369,11 +376,18 @@ def _with_archive(book: Book, findings: list[Finding], archive: Path,
     return replace(book, frames=book.frames | {"contacts": both}), findings
 
 
-def _load(path: Path) -> tuple[Book, list[Finding]]:
+def _read_it(sheet: Sheet, only: Collection[str] | None) -> bool:
+    """Whether the loader reads `sheet`: ours only for what agents tick; `only`'s sheets."""
+    if sheet.owned and sheet.key not in TICKED_SHEETS:
+        return False  # written by us; nothing to read
+    return only is None or sheet.key in only
+
+
+def _load(path: Path, only: Collection[str] | None = None) -> tuple[Book, list[Finding]]:
     check_file(path)
-    fast = _fast_sheets(path) if FAST else None
+    fast = _fast_sheets(path, only) if FAST else None
     if fast is not None:
-        return _assemble(path, *fast)
+        return _assemble(path, *fast, only=only)
     odd = check_package(path)  # the guard runs before any reader touches the file
     parts: dict[str, str] = {}
     if odd:
@@ -384,7 +398,7 @@ def _load(path: Path) -> tuple[Book, list[Finding]]:
                 parts = sheet_parts(zf)
         except Exception:  # noqa: BLE001 - the reader below reports a broken workbook
             parts = {}
-    return _assemble(path, None, odd, parts, {})  # every sheet through python-calamine
+    return _assemble(path, None, odd, parts, {}, only=only)  # every sheet through python-calamine
 
 
 def _read_fast(reader, name: str, sheet: Sheet, first_row: int):
@@ -422,7 +436,7 @@ class _Budget:
 READ_BUDGET = _Budget(512 << 20)
 
 
-def _fast_sheets(path: Path):
+def _fast_sheets(path: Path, only: Collection[str] | None = None):
     """Check and read the sheets in parallel threads (fastexcel releases the GIL).
 
     The package's small parts are checked first, then each worksheet is checked by the
@@ -474,7 +488,7 @@ def _fast_sheets(path: Path):
     wanted = {}
     for sheet in schema.SHEETS:
         name = schema.find_sheet(names, sheet)
-        if name is not None and not (sheet.owned and sheet.key not in TICKED_SHEETS):
+        if name is not None and _read_it(sheet, only):
             wanted[parts.get(name)] = (sheet, name)
 
     def whole(part: str, first_row: int, budget: bool = True):
@@ -555,7 +569,7 @@ def _fast_sheets(path: Path):
         # would take turns holding the GIL and delay the read everything waits for.
         futures = [(part, pool.submit(one, part, part == big)) for part in sheets[:1]]
         futures += [(part, pool.submit(one, part, False)) for part in sheets[1:]]
-        futures += [(big, pool.submit(odd_only, big))] if big else []
+        futures += [(big, pool.submit(odd_only, big))] if big in wanted else []  # unread: no cells to word
         try:
             for part, future in futures:
                 size, odd, got = future.result()
@@ -591,7 +605,7 @@ class _Cut:
 
 
 def _assemble(path: Path, names, odd: dict[str, dict[str, str]], parts: dict[str, str],
-              reads: dict[str, Any]) -> tuple[Book, list[Finding]]:
+              reads: dict[str, Any], only: Collection[str] | None = None) -> tuple[Book, list[Finding]]:
     """The Book from the sheets read (python-calamine reads any sheet not in `reads`)."""
     wb = _calamine(path) if names is None else None
     try:
@@ -609,8 +623,8 @@ def _assemble(path: Path, names, odd: dict[str, dict[str, str]], parts: dict[str
                                             "sheet-missing"))
                 continue
             sheet_names[sheet.key] = name
-            if sheet.owned and sheet.key not in TICKED_SHEETS:
-                continue  # written by us; nothing to read
+            if not _read_it(sheet, only):
+                continue
             read = reads.get(name)
             if read is None:
                 wb = wb or _calamine(path)
