@@ -11,11 +11,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from defusedxml import ElementTree
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from xlcrm.io import schema
+from xlcrm.io.importer import _STAMP, _stamp
 from xlcrm.io.loader import load
 from xlcrm.io.package import sheet_parts, table_parts
 from xlcrm.io.phones import parse_phone
@@ -314,3 +315,29 @@ def test_real_vba_crm_and_its_log(tmp_path):
     assert log.returncode == 0 and "追加到「跟进记录」" in log.stdout and "导入 12 行" in log.stdout, log.stderr
     book, _ = load(path)
     assert len(book.clients) == 1002 and len(book.contacts) == 12
+
+
+@given(st.datetimes(min_value=datetime(1678, 1, 1), max_value=datetime(2261, 12, 31)))
+@example(datetime(2025, 3, 17, 17, 25, 28, 500_000))  # ties go to the even second, as pandas rounds
+@example(datetime(2025, 3, 17, 17, 25, 29, 500_000))
+@example(datetime(2025, 12, 31, 23, 59, 59, 999_999))
+@example(datetime(1969, 12, 31, 23, 59, 59, 500_000))
+def test_an_imported_touch_is_stamped_as_the_masters_touches_are(when):
+    """A row of the list and a touch of the master are the same touch when their stamps are
+    equal: the list's is made a row at a time, the master's a column at a time (pandas)."""
+    import pandas as pd
+
+    assert _stamp(when) == pd.Series([when]).dt.round("s").dt.strftime(_STAMP).iloc[0]
+    assert _stamp(when) == _stamp(pd.Timestamp(when))
+
+
+def test_a_touch_already_in_the_master_is_named_by_its_first_row(tmp_path):
+    when = datetime(2025, 3, 17, 17, 25, 28)
+    touch = {"client_id": "K000001", "date": when, "channel": "电话", "notes": "约 周末看房"}
+    path = make_workbook(tmp_path / "master.xlsx", clients=[client("K000001", name="王小明")],
+                         contacts=[touch | {"notes": "别的事"}, touch, touch | {"notes": "约周末 看房"}])
+    src = write_xlsx(tmp_path / "log.xlsx", [["客户编号", "跟进日期", "跟进内容"],
+                                             ["K000001", "2025/3/17 17:25:28", "约周末看房"]])
+    result = run_cli("import", path, src)
+    assert result.returncode == 0 and "重复 1 行未导入" in result.stdout
+    assert "log.xlsx!B2: 这条跟进与 跟进记录!B3 重复" in result.stderr, result.stderr
