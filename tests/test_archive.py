@@ -11,11 +11,13 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from defusedxml import ElementTree
 
+from xlcrm.doors.cli import cli
 from xlcrm.doors.refresh import compute_refresh
 from xlcrm.io import archive as archive_mod
-from xlcrm.io import schema
+from xlcrm.io import package, schema
 from xlcrm.io.archive import _ROW, _sheet_data, archive_master, archive_path
 from xlcrm.io.errors import RefreshError
 from xlcrm.io.loader import load
@@ -214,11 +216,36 @@ def test_formulas_in_the_contacts_sheet_are_refused(office):
 def test_validate_warns_near_excels_row_limit(office, monkeypatch):
     book, _ = load(office)
     assert not [f for f in validate(book) if f.code == "rows-near-limit"]
-    monkeypatch.setattr(archive_mod, "EXCEL_ROWS", 17)  # the last row is 16: 94%
+    monkeypatch.setattr(package, "EXCEL_ROWS", 17)  # the last row is 16: 94%
     hits = [f for f in validate(book) if f.code == "rows-near-limit"]
     assert len(hits) == 1 and "xlcrm archive" in hits[0].message and hits[0].severity == "warning"
-    monkeypatch.setattr(archive_mod, "EXCEL_ROWS", 18)  # 89%: not yet
+    monkeypatch.setattr(package, "EXCEL_ROWS", 18)  # 89%: not yet
     assert not [f for f in validate(book) if f.code == "rows-near-limit"]
+
+
+def test_nothing_is_appended_past_excels_last_row(office, tmp_path, monkeypatch):
+    """A sheet past row 1,048,576 opens nowhere: import and the daily loop refuse, and say
+    to archive, instead of writing it. (Excel's limit made 17 rows: the last row is 16.)"""
+    assert run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23").returncode == 0
+    _wb, rows, _at = task_rows(office)
+    tick(office, {(r["客户编号"], r["任务"]): {"完成": "是"} for r in rows[:2]})
+    log = tmp_path / "log.csv"
+    log.write_text("客户编号,跟进日期,跟进方式,跟进内容\nK1,2026/11/21 10:00,电话,一\nK2,2026/11/21 11:00,电话,二\n",
+                   encoding="utf-8")
+    saved = parts(office)
+    monkeypatch.setattr(package, "EXCEL_ROWS", 17)
+    runner = CliRunner()
+    for command in (["import", str(office), str(log)],
+                    ["refresh", str(office), "--agent", "张伟", "--today", "2026-11-23"]):
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 1, (command, result.output)
+        assert "已用到第 16 行,再追加 2 行会超过 Excel 每表 17 行的上限" in result.output, result.output
+        assert "xlcrm archive" in result.output and isinstance(result.exception, SystemExit)
+        assert parts(office) == saved  # the ticks are still in 我的任务, for after the archive
+    monkeypatch.setattr(package, "EXCEL_ROWS", 18)  # room for two rows: the ticks are logged
+    result = runner.invoke(cli, ["refresh", str(office), "--agent", "张伟", "--today", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    assert len(contact_rows(office)) == 17
 
 
 def test_bad_before_date_is_a_usage_error(office):

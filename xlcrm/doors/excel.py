@@ -24,7 +24,7 @@ from openpyxl.utils import column_index_from_string
 from ..io import schema
 from ..io.errors import RefreshError, WorkbookError
 from ..io.loader import load
-from ..io.package import Stamp, page_header, replace_owned_sheets
+from ..io.package import Stamp, check_room, page_header, replace_owned_sheets
 from ..io.splice import appended_parts
 from ..io.validate import errors, fatal
 from .refresh import compute_refresh, log_ticks, my_task_ticks, resolve_agent
@@ -234,6 +234,7 @@ class ExcelTarget:
         matrix, first_col = contact_matrix(letters, rows)
         start = next_table_row(table.range.last_cell.row if table is not None else sheet.used_range.last_cell.row,
                                table.data_body_range.value if table is not None and table.data_body_range else None)
+        check_room(sheet.name, start - 1, len(rows))
         sheet.range((start, first_col)).value = matrix
         if table is not None:
             top = table.range[0, 0]

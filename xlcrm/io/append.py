@@ -36,6 +36,7 @@ from .package import (
     TEMP_PREFIX,
     _cell,
     _column_styles,
+    check_room,
     check_writable,
     copy_package,
     is_open_in_excel,
@@ -214,6 +215,7 @@ def _append_sheet(zf: zipfile.ZipFile, part: str, sheet: schema.Sheet, rows: Seq
             s = re.search(r'\ss="(\d+)"', c.group(0))
             if s:
                 styles[column_index_from_string(c.group(1))] = s.group(1)
+    check_room(sheet.zh, last, len(rows))
     start = last + 1
     new_rows: list[dict[int, str]] = []
     for i, row in enumerate(rows):

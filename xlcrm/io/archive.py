@@ -66,7 +66,6 @@ from .package import (
 from .splice import _grow_ref, _styles, table_rows
 
 ARCHIVE_TAG = "-跟进记录归档"
-EXCEL_ROWS = 1_048_576
 WARN_SHARE = 0.9  # validate warns from 90% of Excel's row limit
 
 _ROW = re.compile(rb"<row\b[^>]*?/>|<row\b.*?</row>", re.S)

@@ -24,7 +24,7 @@ from typing import Any
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 from .errors import RefreshError
-from .package import _cell, sheet_parts, table_parts
+from .package import _cell, check_room, sheet_parts, table_parts
 
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 _CELL_STYLE = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+)\d+"[^>]*?>|<c\b[^>]*?\sr="([A-Z]+)\d+"[^>]*?/>')
@@ -143,6 +143,7 @@ def appended_parts(zf: zipfile.ZipFile, sheet_name: str, letters: Sequence[str],
     table_xml = {t: zf.read(t) for t in tables}
     header = min((table_rows(x)[0] for x in table_xml.values()), default=1)
     data, first = _appended_pieces(zf.read(part), letters, rows, header)
+    check_room(sheet_name, first - 1, len(rows))
     last = first + len(rows) - 1
     out = {part: data}
     for name, xml in table_xml.items():

@@ -231,7 +231,8 @@ def check_holiday_days(book: Book) -> list[Finding]:
 
 def check_row_limit(book: Book) -> list[Finding]:
     """跟进记录 near Excel's row limit: from 90%, name `xlcrm archive`."""
-    from .archive import EXCEL_ROWS, WARN_SHARE
+    from .archive import WARN_SHARE
+    from .package import EXCEL_ROWS
 
     contacts = book.contacts
     if "contacts" not in book.letters or contacts.empty:
