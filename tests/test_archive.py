@@ -248,6 +248,19 @@ def test_nothing_is_appended_past_excels_last_row(office, tmp_path, monkeypatch)
     assert len(contact_rows(office)) == 17
 
 
+def test_an_archive_is_never_filled_past_excels_last_row(office, monkeypatch):
+    assert archive_master(office, date(2026, 1, 1)).moved == 12  # the archive's last row is 13
+    saved, archived = parts(office), parts(archive_path(office))
+    monkeypatch.setattr(package, "EXCEL_ROWS", 13)
+    with pytest.raises(RefreshError, match="客户-跟进记录归档.xlsx 的跟进记录」已用到第 13 行,再追加 1 行") as refused:
+        archive_master(office, date(2026, 11, 19))  # would move the row of 2026/11/18
+    assert "改名" in str(refused.value)
+    assert parts(office) == saved and parts(archive_path(office)) == archived
+    assert not archive_mod.journal_path(office).exists()
+    monkeypatch.setattr(package, "EXCEL_ROWS", 14)
+    assert archive_master(office, date(2026, 11, 19)).moved == 1
+
+
 def test_bad_before_date_is_a_usage_error(office):
     r = run_cli("archive", office, "--before", "2026-13-01")
     assert r.returncode == 2 and "--before" in r.stderr

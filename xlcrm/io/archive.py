@@ -53,6 +53,7 @@ from .package import (
     _copy_bytes,
     _no_space,
     _remove_part,
+    check_room,
     check_writable,
     copy_package,
     is_open_in_excel,
@@ -309,6 +310,9 @@ def appended_archive_parts(arch: zipfile.ZipFile, master: zipfile.ZipFile, name:
         start, end = _sheet_data(xml)
     header = _header_row(arch, part)
     last = max(header, int(_row_starts(xml, start, end)[0].max(initial=header)))
+    name_of = Path(arch.filename).name if arch.filename else "归档工作簿"
+    check_room(f"{name_of} 的{target}", last, len(rows),
+               f"请把 {name_of} 改名保存(例如加上年份;改名后 xlcrm 不再读取它),再归档,较早的记录会移到新的归档工作簿")
     strings = _shared_strings(master)
     same_styles = ("xl/styles.xml" in arch.namelist() and "xl/styles.xml" in master.namelist()
                    and arch.read("xl/styles.xml") == master.read("xl/styles.xml"))

@@ -53,13 +53,14 @@ NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 EXCEL_ROWS = 1_048_576  # rows a sheet holds in Excel
 
 
-def check_room(sheet_name: str, last: int, adding: int) -> None:
+def check_room(sheet_name: str, last: int, adding: int, hint: str | None = None) -> None:
     """RefreshError when `adding` rows after row `last` would go past Excel's last row:
     such a workbook opens in no spreadsheet program (and xlcrm refuses it as damaged)."""
     if last + adding <= EXCEL_ROWS:
         return
-    hint = ("请先用 xlcrm archive 主工作簿 --before 日期 把较早的跟进记录移到归档工作簿" if sheet_name in
-            (schema.CONTACTS.zh, schema.CONTACTS.en) else "请分到另一个工作簿")
+    if hint is None:
+        hint = ("请先用 xlcrm archive 主工作簿 --before 日期 把较早的跟进记录移到归档工作簿" if sheet_name in
+                (schema.CONTACTS.zh, schema.CONTACTS.en) else "请分到另一个工作簿")
     raise RefreshError(f"「{sheet_name}」已用到第 {last:,} 行,再追加 {adding:,} 行会超过 Excel 每表 "
                        f"{EXCEL_ROWS:,} 行的上限,没有写入;{hint}")
 
