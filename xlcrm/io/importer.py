@@ -510,7 +510,7 @@ def _master_touches(book: Book) -> dict[tuple, str]:
     codes, notes = pd.factorize(contacts["notes"].to_numpy(dtype=object, na_value=None)[keep])
     squashed = np.array([_squash(n if isinstance(n, str) else None) for n in notes] + [""], dtype=object)[codes]
     letter = cell_of(book, "contacts", "date", 0)[:-1]
-    places = [archived if at == 0 else f"{cname}!{letter}{at}" for at in contacts["_row"].to_numpy()[keep].tolist()]
+    places = [archived if at == 0 else f"{cname}!{letter}{at}" for at in contacts["_row"].to_numpy()[keep].astype(np.int64).tolist()]
     touches: dict[tuple, str] = {}
     first = touches.setdefault  # of equal keys, the first row's place is the one kept
     for key, place in zip(zip(cids[keep].tolist(), stamps[keep].tolist(), squashed.tolist(), strict=True), places,
