@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -340,3 +341,20 @@ def test_excel_adapter_lays_rows_out_over_the_table_columns():
     assert next_table_row(2, [None, None, None]) == 2  # the empty body row of a new table is filled
     assert next_table_row(2, ["K1", None]) == 3
     assert next_table_row(9, [["K1"], ["K2"]]) == 10
+
+
+def test_collect_logs_a_task_once_when_two_returned_files_carry_it(office, tmp_path):
+    """The same workbook sent back twice (a copy under another name) in one collect: the
+    second file's tick is already in 跟进记录 by the time it is read."""
+    out = tmp_path / "reports"
+    assert run_cli("weekly", office, "--out", out, "--week", "2026-11-23", "-q").returncode == 0
+    agent_book = out / "2026-W48" / "张伟.xlsx"
+    tick_week(agent_book, "本周计划", {"K1": {"完成": "是"}})
+    copy = tmp_path / "张伟(副本).xlsx"
+    shutil.copy(agent_book, copy)
+    before = len(contact_rows(office))
+    result = run_cli("collect", office, agent_book, copy)
+    assert result.returncode == 0, result.stderr
+    assert "张伟.xlsx: 记录 1 次联系,已在跟进记录 0 次" in result.stdout
+    assert "张伟(副本).xlsx: 记录 0 次联系,已在跟进记录 1 次" in result.stdout
+    assert len(contact_rows(office)) == before + 1

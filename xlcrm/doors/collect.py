@@ -22,7 +22,7 @@ from ..io.reports import SUMMARY_NAME
 from ..io.returned import week_task_rows
 from ..io.splice import appended_parts
 from ..io.validate import fatal, validate
-from .refresh import log_ticks
+from .refresh import Logbook, log_ticks
 
 
 @dataclass
@@ -59,6 +59,7 @@ def collect_files(master: str | Path, paths: list[Path], today: date) -> Collect
     if fatal(findings):
         raise RefreshError("; ".join(str(f) for f in fatal(findings)[:5]))
     identity = master_identity(master)
+    logbook = Logbook.of(book)  # every file's ticks against 跟进记录 and the files before it
     result = CollectResult()
     letters: list[str] = []
     rows: list[tuple] = []
@@ -85,9 +86,8 @@ def collect_files(master: str | Path, paths: list[Path], today: date) -> Collect
         if task_rows.empty:
             result.lines.append(f"{path.name}: 没有任务行")
             continue
-        ticks = log_ticks(book, task_rows, path.name, agent, today)
+        ticks = log_ticks(book, task_rows, path.name, agent, today, logbook)
         result.findings += ticks.findings
-        book = ticks.book  # later files see what this one logged
         letters = ticks.letters
         rows += ticks.rows
         result.touches += len(ticks.rows)

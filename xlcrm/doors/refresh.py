@@ -19,7 +19,14 @@ import pandas as pd
 from ..core.analysis import analyse
 from ..core.board import board
 from ..core.drafts import drafts
-from ..core.loop import TOUCH_KEYS, Logged, fold_key_person, touches_from_tasks, with_task_ids
+from ..core.loop import (
+    TOUCH_KEYS,
+    Logged,
+    fold_key_person,
+    ticked,
+    touches_from_tasks,
+    with_task_ids,
+)
 from ..core.messages import Messages
 from ..core.planner import unplanned_summary
 from ..core.records import Book, Finding
@@ -184,25 +191,55 @@ class TickLog:
     findings: list[Finding] = field(default_factory=list)
 
 
-def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None, today: date) -> TickLog:
-    """The 跟进记录 rows for the ticked rows of a task sheet (`rows`: loop columns, `planned`)."""
+@dataclass
+class Logbook:
+    """What `log_ticks` checks ticks against, kept across several batches (collect's
+    files): the 任务编号 in 跟进记录 so far and the known clients. Built once, a
+    million-row log is not turned into a set again for every returned workbook."""
+
+    logged_ids: set[str]
+    known: set[str]
+
+    @classmethod
+    def of(cls, book: Book) -> Logbook:
+        contacts = book.contacts
+        logged = set(contacts["task_id"].dropna().astype(str)) if "task_id" in contacts else set()
+        return cls(logged, set(book.clients["client_id"].dropna()))
+
+
+def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None, today: date,
+              logbook: Logbook | None = None) -> TickLog:
+    """The 跟进记录 rows for the ticked rows of a task sheet (`rows`: loop columns, `planned`).
+
+    Without `logbook`, the returned TickLog's book has the new rows (for the rules to
+    read); with it, the book is returned as it was and `logbook` learns the new 任务编号.
+    """
+    letters_of = book.letters.get("contacts", {})
+    keys = [k for k in TOUCH_KEYS if k in letters_of]
+    letters = [letters_of[k] for k in keys]
+    if not len(rows) or not ticked(rows).any():  # nothing typed: nothing to check against
+        return TickLog(Logged(pd.DataFrame(columns=list(TOUCH_KEYS))), book, letters, [])
     contacts = book.contacts
-    logged_ids = set(contacts["task_id"].dropna().astype(str)) if "task_id" in contacts else set()
-    known = set(book.clients["client_id"].dropna())
-    logged = touches_from_tasks(rows, today, agent, logged_ids, known)
+    if logbook is None:
+        logbook = Logbook.of(book)
+        new_book = True
+    else:
+        new_book = False
+    logged = touches_from_tasks(rows, today, agent, logbook.logged_ids, logbook.known)
     findings = [Finding(sheet_name, f"{schema.column_letter_of(schema.MY_TASKS, 'done')}{row}", why, "warning",
                         "tick-skipped") for row, why in logged.skipped]
-    letters_of = book.letters.get("contacts", {})
     if "key_person" not in letters_of:  # an older 跟进记录: the key person goes into 备注
         logged.touches = fold_key_person(logged.touches)
-    keys = [k for k in TOUCH_KEYS if k in letters_of]
     if len(logged.touches) and "task_id" not in letters_of:
         findings.append(Finding(book.sheet_name("contacts"), "", "没有「任务编号」列:已记录的任务无法防止重复记录;"
                                 "请在表格最右加一列「任务编号」", "warning", "column-missing", "task_id"))
     values = [tuple(_cell_value(r[k]) for k in keys) for r in logged.touches.to_dict("records")]
+    if not new_book:
+        logbook.logged_ids.update(logged.touches["task_id"].dropna().astype(str))
+        return TickLog(logged, book, letters, values, findings)
     first = max(int(contacts["_row"].max()) + 1, 2) if len(contacts) else 2  # archived rows have _row 0
-    new_book = with_rows(book, "contacts", logged.touches, first) if values else book
-    return TickLog(logged, new_book, [letters_of[k] for k in keys], values, findings)
+    with_new = with_rows(book, "contacts", logged.touches, first) if values else book
+    return TickLog(logged, with_new, letters, values, findings)
 
 
 def my_task_ticks(book: Book, today: date) -> pd.DataFrame:
