@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from xlcrm.core import vocab
 from xlcrm.core.loop import task_id, touches_from_tasks
-from xlcrm.io import schema
+from xlcrm.io import returned, schema
 from xlcrm.io.loader import load
 from xlcrm.io.package import sheet_parts, table_parts
 from xlcrm.io.splice import append_sheet_xml
@@ -358,3 +358,29 @@ def test_collect_logs_a_task_once_when_two_returned_files_carry_it(office, tmp_p
     assert "张伟.xlsx: 记录 1 次联系,已在跟进记录 0 次" in result.stdout
     assert "张伟(副本).xlsx: 记录 0 次联系,已在跟进记录 1 次" in result.stdout
     assert len(contact_rows(office)) == before + 1
+
+
+def test_collect_reads_what_was_typed_and_says_so_for_untouched_books(office, tmp_path):
+    """Only rows an agent typed into are typed cell by cell: an untouched book still says
+    it had nothing to log (not "没有任务行"), and a bad date typed on a row that was not
+    ticked is still reported at its cell."""
+    out = tmp_path / "reports"
+    assert run_cli("weekly", office, "--out", out, "--week", "2026-11-23", "-q").returncode == 0
+    book = out / "2026-W48" / "张伟.xlsx"
+    untouched = tmp_path / "untouched" / "张伟.xlsx"
+    untouched.parent.mkdir()
+    shutil.copy(book, untouched)
+    tick_week(book, "本周计划", {"K1": {"完成日期": "11月32日"}, "K3": {"完成": "是"}})
+    wb = openpyxl.load_workbook(book)
+    ws = wb["本周计划"]
+    header = [c.value for c in ws[2]]
+    bad = next(f"{openpyxl.utils.get_column_letter(header.index('完成日期') + 1)}{r}" for r in range(3, ws.max_row + 1)
+               if ws.cell(r, header.index("完成日期") + 1).value == "11月32日")
+    rows = returned.week_rows(book, typed_only=True)
+    assert rows.total == len(returned.week_task_rows(book)[0]) > 2 and len(rows.rows) == 2
+    assert returned.is_ticked(book) and not returned.is_ticked(untouched)
+    result = run_cli("collect", office, untouched)
+    assert result.returncode == 0 and "张伟.xlsx: 记录 0 次联系,已在跟进记录 0 次" in result.stdout, result.stdout
+    result = run_cli("collect", office, book)
+    assert result.returncode == 0 and "张伟.xlsx: 记录 1 次联系" in result.stdout
+    assert f"本周计划!{bad}" in result.stdout + result.stderr and "11月32日" in result.stdout + result.stderr

@@ -19,7 +19,7 @@ from ..io.identity import custom_properties, master_identity
 from ..io.loader import load
 from ..io.package import replace_owned_sheets
 from ..io.reports import SUMMARY_NAME
-from ..io.returned import week_task_rows
+from ..io.returned import week_rows
 from ..io.splice import appended_parts
 from ..io.validate import fatal, validate
 from .refresh import Logbook, log_ticks
@@ -77,16 +77,16 @@ def collect_files(master: str | Path, paths: list[Path], today: date) -> Collect
             result.refuse(path, f",这份每周行动表是由另一个主工作簿生成的,不是 {master.name}")
             continue
         try:
-            task_rows, found = week_task_rows(path)
+            read = week_rows(path, typed_only=True)
         except WorkbookError as exc:
             result.refuse(path, f"({exc})")
             continue
-        result.findings += found
+        result.findings += read.findings
         agent = props.get(schema.WEEK_AGENT_PROPERTY) or None
-        if task_rows.empty:
+        if not read.total:
             result.lines.append(f"{path.name}: 没有任务行")
             continue
-        ticks = log_ticks(book, task_rows, path.name, agent, today, logbook)
+        ticks = log_ticks(book, read.rows, path.name, agent, today, logbook)
         result.findings += ticks.findings
         letters = ticks.letters
         rows += ticks.rows

@@ -6,6 +6,7 @@ so rows are found by their 任务编号 and typed by the loader's own `read_shee
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,31 @@ def _header_at(rows: list[list[Any]], spec: schema.Sheet) -> int | None:
     return None
 
 
+@dataclass
+class WeekRows:
+    """The task rows read from a returned weekly workbook (see `week_rows`)."""
+
+    rows: pd.DataFrame
+    findings: list[Finding]
+    total: int  # task rows in the workbook, typed into or not
+
+
 def week_task_rows(path: str | Path) -> tuple[pd.DataFrame, list[Finding]]:
     """Every task row of 本周计划 then 短信草稿 (loop columns, client_id, channel, kind,
     `planned` = the row's 日期, `_row`, `_sheet`), and findings for bad typed cells."""
+    read = week_rows(path)
+    return read.rows, read.findings
+
+
+def week_rows(path: str | Path, typed_only: bool = False) -> WeekRows:
+    """`week_task_rows`; with `typed_only`, only the rows where the agent typed into a loop
+    column (完成, 结果, the dates, 备注): the only ones that can be logged, and the only
+    ones worth typing cell by cell (most rows of most returned workbooks are untouched)."""
     wb = _open(Path(path))
     names = list(wb.sheet_names)
     frames: list[pd.DataFrame] = []
     findings: list[Finding] = []
+    total = 0
     for spec in (schema.WEEK_PLAN, schema.WEEK_SMS):
         name = schema.find_sheet(names, spec)
         if name is None:
@@ -40,16 +59,26 @@ def week_task_rows(path: str | Path) -> tuple[pd.DataFrame, list[Finding]]:
         at = _header_at(rows, spec)
         if at is None:
             continue
-        header = rows[at]
+        header = [str(v).strip() for v in rows[at]]
         try:
-            j = [str(v).strip() for v in header].index(spec.column("task_id").zh)
+            j = header.index(spec.column("task_id").zh)
         except ValueError:
             continue
         keep = [i for i in range(at + 1, len(rows)) if len(rows[i]) > j and str(rows[i][j] or "").strip()]
-        frame, _letters, found = read_sheet([header] + [rows[i] for i in keep], spec, name)
+        total += len(keep)
+        if typed_only:  # a cell typed into is not blank ("" or None); 0 or False typed alone can't tick a row
+            typed = sorted(header.index(c.zh) for c in spec.columns
+                           if c.key in schema.TYPED_LOOP_KEYS and c.zh in header)
+            if typed and typed[-1] - typed[0] == len(typed) - 1:  # side by side, as weekly writes them
+                lo, hi = typed[0], typed[-1] + 1
+                keep = [i for i in keep if any(rows[i][lo:hi])]
+            else:
+                keep = [i for i in keep if any(k < len(rows[i]) and rows[i][k] for k in typed)]
+        frame, _letters, found = read_sheet([rows[at]] + [rows[i] for i in keep], spec, name)
         frame["_row"] = [i + 1 for i in keep]
-        # read_sheet numbers rows as if they followed the header: put findings at the real row.
-        real = {at + 2 + n: i + 1 for n, i in enumerate(keep)}
+        # read_sheet numbers the rows it is given from 2 (its header is row 1): put findings
+        # at the real row (the weekly book's header is on row 2, below the title).
+        real = {2 + n: i + 1 for n, i in enumerate(keep)}
         findings += [Finding(f.sheet, _moved(f.cell, real), f.message, "warning", f.code, f.field) for f in found]
         frame["_sheet"] = name
         frame["planned"] = frame["date"]
@@ -59,8 +88,8 @@ def week_task_rows(path: str | Path) -> tuple[pd.DataFrame, list[Finding]]:
             frame["kind"] = [k.name if (k := loop.kind_of(t)) else None for t in frame["task_id"]]
         frames.append(frame)
     if not frames:
-        return pd.DataFrame(), findings
-    return pd.concat(frames, ignore_index=True), findings
+        return WeekRows(pd.DataFrame(), findings, total)
+    return WeekRows(pd.concat(frames, ignore_index=True), findings, total)
 
 
 def _moved(cell: str, real: dict[int, int]) -> str:
@@ -71,5 +100,5 @@ def _moved(cell: str, real: dict[int, int]) -> str:
 
 def is_ticked(path: str | Path) -> bool:
     """Has an agent marked anything in this weekly workbook?"""
-    rows, _found = week_task_rows(path)
+    rows = week_rows(path, typed_only=True).rows
     return bool(len(rows)) and bool(loop.ticked(rows).any())
