@@ -42,6 +42,21 @@ class FakeRange:
             for j, v in enumerate(row):
                 self.sheet.cells[(self.top + i, self.left + j)] = v
 
+    @property
+    def row(self) -> int:
+        return self.top
+
+    @property
+    def column(self) -> int:
+        return self.left
+
+    @property
+    def last_cell(self) -> FakeRange:
+        return FakeRange(self.sheet, self.bottom, self.right)
+
+    def __getitem__(self, at: tuple[int, int]) -> FakeRange:  # range[i, j]: a cell, from the top left
+        return FakeRange(self.sheet, self.top + at[0], self.left + at[1])
+
     def clear_contents(self) -> None:
         for r in range(self.top, self.bottom + 1):
             for c in range(self.left, self.right + 1):
@@ -52,6 +67,10 @@ class FakeTable:
     def __init__(self, sheet: FakeSheet, name: str, ref: str):
         self.sheet, self.name = sheet, name
         self.left, self.top, self.right, self.bottom = range_boundaries(ref)
+
+    @property
+    def range(self) -> FakeRange:  # the whole table, header included
+        return FakeRange(self.sheet, self.top, self.left, self.bottom, self.right)
 
     @property
     def data_body_range(self):
@@ -280,3 +299,39 @@ def test_fake_reads_like_the_file(master, tmp_path):
     shutil.copy(master, copy)
     book = FakeBook(copy)
     assert book.table_rows(schema.CLIENTS)[0][0] == "K1"
+
+
+def tick_first_task(path: Path) -> str:
+    """Type 完成=是 on the first task row of 我的任务 in the file, as an agent would; its 任务编号."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["我的任务"]
+    at = next(r for r in range(1, ws.max_row + 1) if "任务编号" in [c.value for c in ws[r]])
+    header = {c.value: c.column for c in ws[at]}
+    row = next(r for r in range(at + 1, ws.max_row + 1) if ws.cell(r, header["任务编号"]).value)
+    ws.cell(row, header["完成"]).value = "是"
+    wb.save(path)
+    return ws.cell(row, header["任务编号"]).value
+
+
+def test_the_ribbon_appends_ticks_to_the_contacts_table_and_never_past_excels_last_row(master, monkeypatch):
+    from xlcrm.io import package
+
+    from .conftest import run_cli
+
+    assert run_cli("refresh", master, "--agent", "张伟", "--today", "2026-11-23").returncode == 0
+    done = tick_first_task(master)
+    monkeypatch.setattr(package, "EXCEL_ROWS", 2)  # 跟进记录 has its header and one row: no room
+    book = FakeBook(master)
+    select(book, "张伟")
+    contacts = book.table_rows(schema.CONTACTS)
+    tasks = dict(book.sheets["我的任务"].cells)
+    assert not run_refresh(ExcelTarget(book, mac=False), TODAY, login=None)
+    (prompt, _title), = book.app.alerts
+    assert prompt.startswith("没有刷新") and "已用到第 2 行,再追加 1 行" in prompt and "xlcrm archive" in prompt
+    assert book.table_rows(schema.CONTACTS) == contacts and book.sheets["我的任务"].cells == tasks  # the tick stays
+    monkeypatch.setattr(package, "EXCEL_ROWS", 3)  # room for the one row
+    assert run_refresh(ExcelTarget(book, mac=False), TODAY, login=None)
+    assert "记录了 1 次联系" in book.app.alerts[-1][0]
+    rows = book.table_rows(schema.CONTACTS)
+    assert rows[:-1] == contacts and len(rows) == 2
+    assert done in rows[-1] and "K1" in rows[-1] and "张伟" in rows[-1], rows[-1]
