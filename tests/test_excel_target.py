@@ -335,3 +335,24 @@ def test_the_ribbon_appends_ticks_to_the_contacts_table_and_never_past_excels_la
     rows = book.table_rows(schema.CONTACTS)
     assert rows[:-1] == contacts and len(rows) == 2
     assert done in rows[-1] and "K1" in rows[-1] and "张伟" in rows[-1], rows[-1]
+
+
+def test_the_ribbon_says_which_typed_rows_were_not_logged(master):
+    """我的任务 is rewritten by the button: a note typed without 完成 or 结果 is not logged,
+    and the agent reads that in the message box, with the cell."""
+    from .conftest import run_cli
+
+    assert run_cli("refresh", master, "--agent", "张伟", "--today", "2026-11-23").returncode == 0
+    wb = openpyxl.load_workbook(master)
+    ws = wb["我的任务"]
+    at = next(r for r in range(1, ws.max_row + 1) if "任务编号" in [c.value for c in ws[r]])
+    header = {c.value: c.column for c in ws[at]}
+    ws.cell(at + 1, header["备注"]).value = "明天上午再打"
+    wb.save(master)
+    book = FakeBook(master)
+    select(book, "张伟")
+    assert run_refresh(ExcelTarget(book, mac=False), TODAY, login=None)
+    (prompt, _title), = book.app.alerts
+    done = openpyxl.utils.get_column_letter(header["完成"])
+    assert "记录了 0 次联系" in prompt
+    assert f"有 1 行没有记录到跟进记录,例如 我的任务!{done}{at + 1}: 填了「备注」" in prompt, prompt

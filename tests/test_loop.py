@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlcrm.core import vocab
-from xlcrm.core.loop import task_id, touches_from_tasks
+from xlcrm.core.loop import task_id, touches_from_tasks, typed_not_ticked
 from xlcrm.io import returned, schema
 from xlcrm.io.loader import load
 from xlcrm.io.package import sheet_parts, table_parts
@@ -172,19 +172,23 @@ def test_the_ribbon_adapter_logs_the_same(office):
 @given(st.lists(st.tuples(st.sampled_from(["K1", "K2", None, "X9"]),
                           st.sampled_from([vocab.PHONE, vocab.SMS, vocab.VISIT, vocab.WECHAT]),
                           st.sampled_from([None, *vocab.OUTCOMES]), st.booleans(),
-                          st.integers(-5, 5), st.one_of(st.none(), st.integers(-3, 0))), max_size=12))
+                          st.integers(-5, 5), st.one_of(st.none(), st.integers(-3, 0)),
+                          st.sampled_from([None, "", "  ", "回电"])), max_size=12))
 def test_touch_rules(rows):
     frame = pd.DataFrame([{"client_id": c, "channel": ch, "outcome": o, "done": vocab.YES if d else None,
                            "planned": pd.Timestamp(TODAY) + pd.Timedelta(days=p),
                            "done_date": None if dd is None else pd.Timestamp(TODAY) + pd.Timedelta(days=dd),
                            "task_id": None if c is None else task_id(c, vocab.BIRTHDAY_WISH, date(2026, 11, 20 + p)),
-                           "_row": i + 2, "task": "x"}
-                          for i, (c, ch, o, d, p, dd) in enumerate(rows)],
+                           "notes": n, "_row": i + 2, "task": "x"}
+                          for i, (c, ch, o, d, p, dd, n) in enumerate(rows)],
                          columns=["client_id", "channel", "outcome", "done", "planned", "done_date", "task_id",
-                                  "_row", "task"])
+                                  "notes", "_row", "task"])
     out = touches_from_tasks(frame, TODAY, "张伟", set(), {"K1", "K2"})
     ticked = frame[(frame["done"] == vocab.YES) | frame["outcome"].notna()]
     assert len(out.touches) + out.already + len(out.skipped) == len(ticked)
+    # A date or a note typed on a row that is not ticked logs nothing, and is said so.
+    typed = frame["done_date"].notna() | frame["notes"].map(lambda n: isinstance(n, str) and bool(n.strip()))
+    assert {row for row, _why, _sheet in typed_not_ticked(frame)} == set(frame.loc[typed, "_row"]) - set(ticked["_row"])
     assert out.touches["task_id"].is_unique
     for t in out.touches.to_dict("records"):
         src = ticked[ticked["task_id"] == t["task_id"]].iloc[0]
@@ -384,3 +388,34 @@ def test_collect_reads_what_was_typed_and_says_so_for_untouched_books(office, tm
     result = run_cli("collect", office, book)
     assert result.returncode == 0 and "张伟.xlsx: 记录 1 次联系" in result.stdout
     assert f"本周计划!{bad}" in result.stdout + result.stderr and "11月32日" in result.stdout + result.stderr
+
+
+def test_a_note_typed_without_a_tick_is_not_logged_and_the_agent_is_told_where(office, tmp_path):
+    """Only 完成=是 or a 结果 makes a touch. A note or a date typed alone is left out, and
+    the message names the row's 完成 cell: in 我的任务 (rewritten by the refresh), and in a
+    returned workbook's 短信草稿, whose 完成 is not in 我的任务's column, named with its file."""
+    assert run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23").returncode == 0
+    _wb, rows, at = task_rows(office)
+    first = rows[0]
+    tick(office, {(first["客户编号"], first["任务"]): {"备注": "客户说月底再打", "下次跟进日期": "11.30"}})
+    before = len(contact_rows(office))
+    result = run_cli("refresh", office, "--agent", "张伟", "--today", "2026-11-23")
+    done = openpyxl.utils.get_column_letter(at["完成"])
+    assert result.returncode == 0
+    assert (f"我的任务!{done}{first['_row']}: 填了「下次跟进日期」、「备注」,但没有填「完成」(是)或「结果」"
+            in result.stdout + result.stderr), result.stdout + result.stderr
+    assert len(contact_rows(office)) == before
+
+    out = tmp_path / "reports"
+    assert run_cli("weekly", office, "--out", out, "--week", "2026-11-23", "-q").returncode == 0
+    book = out / "2026-W48" / "张伟.xlsx"
+    tick_week(book, "短信草稿", {"K2": {"备注": "生日当天再发"}})
+    ws = openpyxl.load_workbook(book)["短信草稿"]
+    header = [c.value for c in ws[2]]
+    row = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, header.index("备注") + 1).value == "生日当天再发")
+    result = run_cli("collect", office, book)
+    said = result.stdout + result.stderr
+    assert result.returncode == 0 and "张伟.xlsx: 记录 0 次联系,已在跟进记录 0 次,1 行未记录" in said, said
+    letter = openpyxl.utils.get_column_letter(header.index("完成") + 1)
+    assert letter != done and f"[张伟.xlsx]短信草稿!{letter}{row}: 填了「备注」" in said, said
+    assert len(contact_rows(office)) == before

@@ -127,7 +127,34 @@ class Logged:
 
     touches: pd.DataFrame  # TOUCH_KEYS columns, one row per new 跟进记录 row
     already: int = 0  # ticked rows whose 任务编号 was already in 跟进记录
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # (source row, why)
+    # (source row, why, sheet: the row's `_sheet` when the rows came from several sheets)
+    skipped: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+
+# What an agent may type on a row besides 完成 and 结果 (headers as the task sheets show them).
+TYPED_ALONE = {"done_date": "完成日期", "promised_date": "承诺反馈日期", "next_follow_up": "下次跟进日期",
+               "notes": "备注"}
+
+
+def _filled(value) -> bool:
+    return bool(value.strip()) if isinstance(value, str) else bool(pd.notna(value))
+
+
+def typed_not_ticked(rows: pd.DataFrame) -> list[tuple[int, str, str | None]]:
+    """Rows where the agent typed a date or a note but neither 完成=是 nor a 结果: only
+    those two make a touch, so nothing is logged for them, and the agent must be told
+    (in 我的任务 the row is rewritten by the refresh). Entries as `Logged.skipped`."""
+    cols = [k for k in TYPED_ALONE if k in rows] if len(rows) else []
+    if not cols:
+        return []
+    typed = pd.DataFrame({k: [_filled(v) for v in rows[k]] for k in cols}, index=rows.index)
+    out = []
+    for i in rows.index[(typed.any(axis=1) & ~ticked(rows)).to_numpy()]:
+        what = "、".join(f"「{TYPED_ALONE[k]}」" for k in cols if typed.at[i, k])
+        out.append((int(rows.at[i, "_row"] or 0) if "_row" in rows else 0,
+                    f"填了{what},但没有填「完成」(是)或「结果」:这一行没有记录到跟进记录;要记录,请连同「完成」或「结果」一起填",
+                    rows.at[i, "_sheet"] if "_sheet" in rows else None))
+    return out
 
 
 def touches_from_tasks(rows: pd.DataFrame, today: date, agent: str | None, logged: set[str],
@@ -148,13 +175,14 @@ def touches_from_tasks(rows: pd.DataFrame, today: date, agent: str | None, logge
     mark = rows[ticked(rows)] if len(rows) else rows
     for r in mark.to_dict("records"):
         where = int(r.get("_row") or 0)
+        sheet = r.get("_sheet")
         cid = r.get("client_id")
         tid = r.get("task_id")
         if not isinstance(cid, str) or not cid or cid == vocab.FOREIGN:
-            skipped.append((where, "没有客户编号,无法记录"))
+            skipped.append((where, "没有客户编号,无法记录", sheet))
             continue
         if known_clients is not None and cid not in known_clients:
-            skipped.append((where, f"客户编号 '{cid}' 不在客户表中(被推荐人请先登记为客户),未记录"))
+            skipped.append((where, f"客户编号 '{cid}' 不在客户表中(被推荐人请先登记为客户),未记录", sheet))
             continue
         if not isinstance(tid, str) or not tid:
             kind_name = r.get("kind") if isinstance(r.get("kind"), str) else r.get("task")

@@ -8,7 +8,7 @@ and the master, and appended to 跟进记录 in one atomic write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -81,13 +81,14 @@ def collect_files(master: str | Path, paths: list[Path], today: date) -> Collect
         except WorkbookError as exc:
             result.refuse(path, f"({exc})")
             continue
-        result.findings += read.findings
+        result.findings += _in_file(path, read.findings)
         agent = props.get(schema.WEEK_AGENT_PROPERTY) or None
         if not read.total:
             result.lines.append(f"{path.name}: 没有任务行")
             continue
         ticks = log_ticks(book, read.rows, path.name, agent, today, logbook)
-        result.findings += ticks.findings
+        result.findings += [f for f in ticks.findings if f.code != "tick-skipped"]  # about the master
+        result.findings += _in_file(path, [f for f in ticks.findings if f.code == "tick-skipped"])
         letters = ticks.letters
         rows += ticks.rows
         result.touches += len(ticks.rows)
@@ -98,3 +99,9 @@ def collect_files(master: str | Path, paths: list[Path], today: date) -> Collect
         book = ticks = None  # the frames are not needed to append: their memory is
         replace_owned_sheets(master, {}, extra=lambda zf: appended_parts(zf, name, letters, rows)[0])
     return result
+
+
+def _in_file(path: Path, findings: list[Finding]) -> list[Finding]:
+    """Findings about a returned workbook's cells, named as Excel names a cell of another
+    workbook (`[张伟.xlsx]本周计划!K7`): collect reads many books with the same sheets."""
+    return [replace(f, sheet=f"[{path.name}]{f.sheet}") for f in findings]

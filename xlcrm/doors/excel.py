@@ -75,6 +75,9 @@ def run_refresh(target: Target, today: date, login: str | None) -> bool:
         target.tell(f"没有刷新: {exc}")
         return False
     message = f"已为 {result.agent} 写入{result.summary};记录了 {result.touches} 次联系到跟进记录。"
+    skipped = [f for f in result.findings if f.code == "tick-skipped"]
+    if skipped:  # the rows are rewritten: the agent must hear that these were not logged
+        message += f"\n有 {len(skipped)} 行没有记录到跟进记录,例如 {skipped[0]}"
     problems = errors(result.findings)
     if problems:
         message += f"\n数据有 {len(problems)} 处问题,例如 {problems[0]};运行 xlcrm validate 查看全部。"

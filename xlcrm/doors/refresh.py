@@ -25,6 +25,7 @@ from ..core.loop import (
     fold_key_person,
     ticked,
     touches_from_tasks,
+    typed_not_ticked,
     with_task_ids,
 )
 from ..core.messages import Messages
@@ -217,8 +218,16 @@ def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None
     letters_of = book.letters.get("contacts", {})
     keys = [k for k in TOUCH_KEYS if k in letters_of]
     letters = [letters_of[k] for k in keys]
-    if not len(rows) or not ticked(rows).any():  # nothing typed: nothing to check against
-        return TickLog(Logged(pd.DataFrame(columns=list(TOUCH_KEYS))), book, letters, [])
+    unticked = typed_not_ticked(rows)
+    done_at = dict(zip(rows["_sheet"], rows["_done_at"], strict=True)) if "_done_at" in rows else {}
+
+    def skipped(entries: list[tuple[int, str, str | None]]) -> list[Finding]:
+        return [Finding(sheet or sheet_name, f"{done_at.get(sheet) or schema.column_letter_of(schema.MY_TASKS, 'done')}"
+                        f"{row}", why, "warning", "tick-skipped") for row, why, sheet in entries]
+
+    if not len(rows) or not ticked(rows).any():  # nothing ticked: nothing to check against
+        return TickLog(Logged(pd.DataFrame(columns=list(TOUCH_KEYS)), skipped=unticked), book, letters, [],
+                       skipped(unticked))
     contacts = book.contacts
     if logbook is None:
         logbook = Logbook.of(book)
@@ -226,8 +235,8 @@ def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None
     else:
         new_book = False
     logged = touches_from_tasks(rows, today, agent, logbook.logged_ids, logbook.known)
-    findings = [Finding(sheet_name, f"{schema.column_letter_of(schema.MY_TASKS, 'done')}{row}", why, "warning",
-                        "tick-skipped") for row, why in logged.skipped]
+    logged.skipped = sorted(logged.skipped + unticked, key=lambda e: (str(e[2] or ""), e[0]))
+    findings = skipped(logged.skipped)
     if "key_person" not in letters_of:  # an older 跟进记录: the key person goes into 备注
         logged.touches = fold_key_person(logged.touches)
     if len(logged.touches) and "task_id" not in letters_of:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from ..core import loop, vocab
 from ..core.records import Finding
@@ -81,6 +82,9 @@ def week_rows(path: str | Path, typed_only: bool = False) -> WeekRows:
         real = {2 + n: i + 1 for n, i in enumerate(keep)}
         findings += [Finding(f.sheet, _moved(f.cell, real), f.message, "warning", f.code, f.field) for f in found]
         frame["_sheet"] = name
+        done = spec.column("done").zh  # where this sheet has 完成, for messages about a row
+        frame["_done_at"] = (get_column_letter(header.index(done) + 1) if done in header
+                             else schema.column_letter_of(spec, "done"))
         frame["planned"] = frame["date"]
         if spec is schema.WEEK_SMS:
             frame["channel"] = vocab.SMS
