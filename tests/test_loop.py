@@ -419,3 +419,24 @@ def test_a_note_typed_without_a_tick_is_not_logged_and_the_agent_is_told_where(o
     letter = openpyxl.utils.get_column_letter(header.index("完成") + 1)
     assert letter != done and f"[张伟.xlsx]短信草稿!{letter}{row}: 填了「备注」" in said, said
     assert len(contact_rows(office)) == before
+
+
+def test_collect_reports_what_was_typed_anywhere_even_a_zero(office, tmp_path):
+    """A 0 pasted into 完成日期, or a note typed right of the table (no header), is not a
+    touch, but it is a value the agent put there: collect names its cell."""
+    out = tmp_path / "reports"
+    assert run_cli("weekly", office, "--out", out, "--week", "2026-11-23", "-q").returncode == 0
+    book = out / "2026-W48" / "张伟.xlsx"
+    wb = openpyxl.load_workbook(book)
+    ws = wb["本周计划"]
+    header = [c.value for c in ws[2]]
+    first, second = [r for r in range(3, ws.max_row + 1) if ws.cell(r, header.index("任务编号") + 1).value][:2]
+    ws.cell(first, header.index("完成日期") + 1).value = 0
+    right = len(header) + 2
+    ws.cell(second, right).value = "客户说下周再打"
+    wb.save(book)
+    result = run_cli("collect", office, book)
+    said = result.stdout + result.stderr
+    date_at = openpyxl.utils.get_column_letter(header.index("完成日期") + 1)
+    assert result.returncode == 0 and f"[张伟.xlsx]本周计划!{date_at}{first}: 完成日期 '0" in said, said
+    assert f"[张伟.xlsx]本周计划!{openpyxl.utils.get_column_letter(right)}{second}: 此列没有表头" in said, said

@@ -67,19 +67,14 @@ def week_rows(path: str | Path, typed_only: bool = False) -> WeekRows:
             continue
         keep = [i for i in range(at + 1, len(rows)) if len(rows[i]) > j and str(rows[i][j] or "").strip()]
         total += len(keep)
-        if typed_only:  # a cell typed into is not blank ("" or None); 0 or False typed alone can't tick a row
-            typed = sorted(header.index(c.zh) for c in spec.columns
-                           if c.key in schema.TYPED_LOOP_KEYS and c.zh in header)
-            if typed and typed[-1] - typed[0] == len(typed) - 1:  # side by side, as weekly writes them
-                lo, hi = typed[0], typed[-1] + 1
-                keep = [i for i in keep if any(rows[i][lo:hi])]
-            else:
-                keep = [i for i in keep if any(k < len(rows[i]) and rows[i][k] for k in typed)]
+        if typed_only:  # only rows with a cell outside the program's own columns
+            columns = _agents_columns(header, max((len(rows[i]) for i in keep), default=0), spec)
+            keep = [i for i in keep if _typed_into(rows[i], columns)]
         frame, _letters, found = read_sheet([rows[at]] + [rows[i] for i in keep], spec, name)
         frame["_row"] = [i + 1 for i in keep]
         # read_sheet numbers the rows it is given from 2 (its header is row 1): put findings
         # at the real row (the weekly book's header is on row 2, below the title).
-        real = {2 + n: i + 1 for n, i in enumerate(keep)}
+        real = {1: at + 1} | {2 + n: i + 1 for n, i in enumerate(keep)}
         findings += [Finding(f.sheet, _moved(f.cell, real), f.message, "warning", f.code, f.field) for f in found]
         frame["_sheet"] = name
         done = spec.column("done").zh  # where this sheet has 完成, for messages about a row
@@ -94,6 +89,18 @@ def week_rows(path: str | Path, typed_only: bool = False) -> WeekRows:
     if not frames:
         return WeekRows(pd.DataFrame(), findings, total)
     return WeekRows(pd.concat(frames, ignore_index=True), findings, total)
+
+
+def _agents_columns(header: list[str], width: int, spec: schema.Sheet) -> list[int]:
+    """The columns an agent may type into: the loop columns (完成, 结果, the dates, 备注),
+    columns without a header or with one xlcrm does not know, and any right of the header."""
+    program = {h for c in spec.columns if c.key not in schema.TYPED_LOOP_KEYS for h in (c.zh, c.en)}
+    return [j for j in range(width) if j >= len(header) or header[j] not in program]
+
+
+def _typed_into(row: list[Any], columns: list[int]) -> bool:
+    """Whether any of `columns` holds a value (0 and False are values; "" and None are not)."""
+    return any((v := row[j]) is not None and v != "" for j in columns if j < len(row))
 
 
 def _moved(cell: str, real: dict[int, int]) -> str:
