@@ -7,6 +7,7 @@ so rows are found by their 任务编号 and typed by the loader's own `read_shee
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,13 @@ def week_rows(path: str | Path, typed_only: bool = False) -> WeekRows:
         total += len(keep)
         if typed_only:  # only rows with a cell outside the program's own columns
             columns = _agents_columns(header, max((len(rows[i]) for i in keep), default=0), spec)
-            keep = [i for i in keep if _typed_into(rows[i], columns)]
+            if columns:
+                cells = itemgetter(*columns, columns[-1])  # a tuple even for one column
+                width = columns[-1] + 1
+                keep = [i for i in keep if (not _BLANK.issuperset(cells(rows[i])) if len(rows[i]) >= width
+                                            else _typed_into(rows[i], columns))]
+            else:
+                keep = []
         frame, _letters, found = read_sheet([rows[at]] + [rows[i] for i in keep], spec, name)
         frame["_row"] = [i + 1 for i in keep]
         # read_sheet numbers the rows it is given from 2 (its header is row 1): put findings
@@ -96,6 +103,9 @@ def _agents_columns(header: list[str], width: int, spec: schema.Sheet) -> list[i
     columns without a header or with one xlcrm does not know, and any right of the header."""
     program = {h for c in spec.columns if c.key not in schema.TYPED_LOOP_KEYS for h in (c.zh, c.en)}
     return [j for j in range(width) if j >= len(header) or header[j] not in program]
+
+
+_BLANK = frozenset(("", None))  # what an untouched cell reads as (0 and False are values)
 
 
 def _typed_into(row: list[Any], columns: list[int]) -> bool:
