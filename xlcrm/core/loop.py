@@ -22,6 +22,7 @@ Pure: rows in, rows out; `today` is a parameter.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -131,30 +132,22 @@ class Logged:
     skipped: list[tuple[int, str, str | None]] = field(default_factory=list)
 
 
-# What an agent may type on a row besides 完成 and 结果 (headers as the task sheets show them).
-TYPED_ALONE = {"done_date": "完成日期", "promised_date": "承诺反馈日期", "next_follow_up": "下次跟进日期",
-               "notes": "备注"}
-
-
 def _filled(value) -> bool:
     return bool(value.strip()) if isinstance(value, str) else bool(pd.notna(value))
 
 
-def typed_not_ticked(rows: pd.DataFrame) -> list[tuple[int, str, str | None]]:
-    """Rows where the agent typed a date or a note but neither 完成=是 nor a 结果: only
-    those two make a touch, so nothing is logged for them, and the agent must be told
-    (in 我的任务 the row is rewritten by the refresh). Entries as `Logged.skipped`."""
-    cols = [k for k in TYPED_ALONE if k in rows] if len(rows) else []
+def typed_not_ticked(rows: pd.DataFrame, keys: Sequence[str]) -> list[tuple[int, list[str], str | None]]:
+    """Rows where the agent typed into one of `keys` (a date, a note) but gave neither
+    完成=是 nor a 结果: only those two make a touch, so nothing is logged for them and the
+    agent must be told (in 我的任务 the row is rewritten by the refresh).
+    Each as (source row, the keys typed, the row's `_sheet` or None)."""
+    cols = [k for k in keys if k in rows] if len(rows) else []
     if not cols:
         return []
     typed = pd.DataFrame({k: [_filled(v) for v in rows[k]] for k in cols}, index=rows.index)
-    out = []
-    for i in rows.index[(typed.any(axis=1) & ~ticked(rows)).to_numpy()]:
-        what = "、".join(f"「{TYPED_ALONE[k]}」" for k in cols if typed.at[i, k])
-        out.append((int(rows.at[i, "_row"] or 0) if "_row" in rows else 0,
-                    f"填了{what},但没有填「完成」(是)或「结果」:这一行没有记录到跟进记录;要记录,请连同「完成」或「结果」一起填",
-                    rows.at[i, "_sheet"] if "_sheet" in rows else None))
-    return out
+    return [(int(rows.at[i, "_row"] or 0) if "_row" in rows else 0, [k for k in cols if typed.at[i, k]],
+             rows.at[i, "_sheet"] if "_sheet" in rows else None)
+            for i in rows.index[(typed.any(axis=1) & ~ticked(rows)).to_numpy()]]
 
 
 def touches_from_tasks(rows: pd.DataFrame, today: date, agent: str | None, logged: set[str],

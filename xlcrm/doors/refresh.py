@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core import vocab
 from ..core.analysis import analyse
 from ..core.board import board
 from ..core.drafts import drafts
@@ -208,6 +209,16 @@ class Logbook:
         return cls(logged, set(book.clients["client_id"].dropna()))
 
 
+TYPED_ALONE = [k for k in schema.TYPED_LOOP_KEYS if k not in ("done", "outcome")]  # the dates and 备注
+
+
+def _not_logged(typed: list[str]) -> str:
+    head = schema.MY_TASKS.column
+    done, outcome = head("done").zh, head("outcome").zh
+    return (f"填了{'、'.join(f'「{head(k).zh}」' for k in typed)},但没有填「{done}」({vocab.YES})或「{outcome}」:"
+            f"这一行没有记录到跟进记录;要记录,请连同「{done}」或「{outcome}」一起填")
+
+
 def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None, today: date,
               logbook: Logbook | None = None) -> TickLog:
     """The 跟进记录 rows for the ticked rows of a task sheet (`rows`: loop columns, `planned`).
@@ -218,7 +229,7 @@ def log_ticks(book: Book, rows: pd.DataFrame, sheet_name: str, agent: str | None
     letters_of = book.letters.get("contacts", {})
     keys = [k for k in TOUCH_KEYS if k in letters_of]
     letters = [letters_of[k] for k in keys]
-    unticked = typed_not_ticked(rows)
+    unticked = [(row, _not_logged(typed), sheet) for row, typed, sheet in typed_not_ticked(rows, TYPED_ALONE)]
     done_at = dict(zip(rows["_sheet"], rows["_done_at"], strict=True)) if "_done_at" in rows else {}
 
     def skipped(entries: list[tuple[int, str, str | None]]) -> list[Finding]:

@@ -37,17 +37,13 @@ class WeekRows:
     total: int  # task rows in the workbook, typed into or not
 
 
-def week_task_rows(path: str | Path) -> tuple[pd.DataFrame, list[Finding]]:
-    """Every task row of 本周计划 then 短信草稿 (loop columns, client_id, channel, kind,
-    `planned` = the row's 日期, `_row`, `_sheet`), and findings for bad typed cells."""
-    read = week_rows(path)
-    return read.rows, read.findings
-
-
 def week_rows(path: str | Path, typed_only: bool = False) -> WeekRows:
-    """`week_task_rows`; with `typed_only`, only the rows where the agent typed into a loop
-    column (完成, 结果, the dates, 备注): the only ones that can be logged, and the only
-    ones worth typing cell by cell (most rows of most returned workbooks are untouched)."""
+    """Every task row of 本周计划 then 短信草稿 (loop columns, client_id, channel, kind,
+    `planned` = the row's 日期, `_row`, `_sheet`, `_done_at` = the letter of its 完成), the
+    findings for bad typed cells, and how many task rows there are. With `typed_only`, only
+    the rows with a value outside the program's own columns (`_agents_columns`): the only
+    ones that can be logged or carry a typed mistake, and the only ones worth typing cell by
+    cell (most rows of most returned workbooks are untouched)."""
     wb = _open(Path(path))
     names = list(wb.sheet_names)
     frames: list[pd.DataFrame] = []
